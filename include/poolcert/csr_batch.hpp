@@ -1,0 +1,77 @@
+// The main job: a key and a CSR for every server of one or more specs, planned first (nothing
+// written), then carried out in parallel with results in spec order.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "poolcert/derive.hpp"
+#include "poolcert/spec.hpp"
+
+namespace poolcert {
+
+// What happens to a server's key.
+enum class KeyAction {
+  kCreate,  // no key yet: make one
+  kReuse,   // a key exists: keep it, make a fresh CSR from it
+  kRekey,   // a key exists and --rekey: move it aside as .bak, make a new one
+};
+
+const char* key_action_name(KeyAction action) noexcept;  // "create", "reuse", "rekey"
+
+// ServerJob is one server's planned work.
+struct ServerJob {
+  std::filesystem::path spec_file;
+  std::string profile;
+  CertificatePlan plan;
+  std::filesystem::path output_dir;
+  std::filesystem::path key_path;
+  std::filesystem::path csr_path;
+  bool key_exists = false;
+  KeyAction action = KeyAction::kCreate;
+};
+
+// PlanOptions are the command line's say over the specs.
+struct PlanOptions {
+  std::optional<std::filesystem::path> output_dir;  // -o: replaces every spec's output_dir
+  std::vector<std::string> servers;                 // --server: only these (validated names)
+  bool rekey = false;
+  bool encrypt_keys = false;  // --encrypt-key: as if every spec said [key] encrypt = true
+};
+
+// plan_jobs lists the jobs of `specs` in spec order. Writes nothing. Throws UsageError when a
+// --server names no server of any spec, or when two specs would write the same files.
+std::vector<ServerJob> plan_jobs(const std::vector<PoolSpec>& specs, const PlanOptions& options);
+
+// RunOptions say how to carry out the jobs.
+struct RunOptions {
+  unsigned jobs = 1;                      // worker threads
+  std::optional<std::string> passphrase;  // for encrypted keys, new or existing
+  // Called after each server finishes, from the worker thread, with (done, total). Must be
+  // thread-safe; may be empty.
+  std::function<void(std::size_t, std::size_t)> progress;
+};
+
+// ServerResult is what happened to one job.
+struct ServerResult {
+  bool ok = false;
+  std::string error;  // when !ok: one line
+  KeyAction action = KeyAction::kCreate;
+  std::optional<std::filesystem::path> key_backup;  // where --rekey moved the old key
+  std::string spki_sha256;
+};
+
+// check_jobs is the preflight of run_jobs: every output folder can be written, every existing
+// key that will be reused can be read (with the passphrase) and is the key type the spec asks
+// for, and a passphrase is there when a key must be encrypted. Throws (kBadInput) on the first
+// problem; writes nothing but the folders themselves.
+void check_jobs(const std::vector<ServerJob>& jobs, const RunOptions& options);
+
+// run_jobs carries out `jobs` (after check_jobs) with options.jobs threads. Never throws for
+// one server's failure: it is in that server's result. Results are in the order of `jobs`.
+std::vector<ServerResult> run_jobs(const std::vector<ServerJob>& jobs, const RunOptions& options);
+
+}  // namespace poolcert

@@ -1,0 +1,90 @@
+// The pool spec model: plain structs filled by spec_toml.cpp and consumed by everything else.
+// Nothing here knows TOML, OpenSSL or any Microsoft product.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace poolcert {
+
+enum class KeyType { kRsa, kEcdsa };
+
+// KeySpec is the key a server gets: RSA with `bits`, or ECDSA on `curve` ("P-256", "P-384").
+struct KeySpec {
+  KeyType type = KeyType::kRsa;
+  int bits = 2048;       // RSA modulus size; for ECDSA the curve's size (256, 384)
+  std::string curve;     // ECDSA only
+  bool encrypt = false;  // PKCS#8 with AES-256 under a passphrase
+};
+
+// KeyRule is one line of a profile's allowed keys: a type and the sizes (RSA) or curves (ECDSA)
+// of that type the profile accepts.
+struct KeyRule {
+  KeyType type = KeyType::kRsa;
+  std::vector<int> rsa_bits;
+  std::vector<std::string> curves;
+};
+
+// Profile is a role's certificate rules, read from templates/profiles/<name>.toml. Patterns use
+// {placeholders} expanded by derive.cpp; see templates/profiles/README.md.
+struct Profile {
+  std::string name;  // the file's stem
+  std::filesystem::path file;
+  std::string description;
+  std::string cn_pattern;
+  std::vector<std::string> san_patterns;   // the CN is always the first SAN besides these
+  bool allow_wildcards = false;            // in SANs only: never in the CN
+  std::vector<std::string> eku_request;    // short names: serverAuth, clientAuth, ...
+  std::vector<std::string> eku_require;    // verify fails without these
+  std::vector<std::string> eku_recommend;  // verify warns without these
+  std::vector<std::string> key_usage;      // digitalSignature, keyEncipherment, ...
+  std::vector<KeyRule> allowed_keys;
+  KeySpec default_key;
+  std::string digest = "sha256";     // signature digest of the CSR
+  bool allow_sha1_signature = true;  // verify: SHA-1 signed certificates
+  bool allow_rsassa_pss = false;     // verify: RSASSA-PSS signed certificates
+};
+
+// SourcePlace is where a value stood in its file (1-based), for errors found after loading.
+struct SourcePlace {
+  unsigned line = 0;
+  unsigned column = 0;
+};
+
+// ServerSpec is one [[server]] of a spec.
+struct ServerSpec {
+  std::string fqdn;  // validated, lower-case
+  std::vector<std::string> extra_sans;
+  KeySpec key;  // the spec's [key] unless the server has its own [server.key]
+  SourcePlace place;
+};
+
+// PoolSpec is one spec file, validated: every name checked, the profile loaded, every server's
+// certificate derivable.
+struct PoolSpec {
+  std::filesystem::path file;
+  Profile profile;
+  std::filesystem::path output_dir;  // resolved against the spec's folder
+  std::string pool_fqdn;
+  std::vector<std::string> sip_domains;  // in spec order, no duplicates
+  KeySpec key;
+  std::vector<std::pair<std::string, std::string>> subject;  // C, ST, L, O, OU in that order
+  std::vector<ServerSpec> servers;
+};
+
+// key_type_name is "rsa" or "ecdsa".
+const char* key_type_name(KeyType type) noexcept;
+
+// describe_key says a key spec the way a person writes it: "RSA 2048", "ECDSA P-256".
+std::string describe_key(const KeySpec& key);
+
+// profile_allows_key tells whether `key` matches one of the profile's allowed key rules.
+bool profile_allows_key(const Profile& profile, const KeySpec& key);
+
+// describe_allowed_keys lists a profile's allowed keys: "RSA 2048/4096, ECDSA P-256".
+std::string describe_allowed_keys(const Profile& profile);
+
+}  // namespace poolcert

@@ -1,0 +1,39 @@
+// Loading pool specs and profiles from TOML. The only file of the project that knows TOML.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "poolcert/spec.hpp"
+
+namespace poolcert {
+
+// ProfileSearch says where a profile named in a spec (not a path) is looked for, in order:
+// `dirs` (POOLCERT_PROFILE_PATH, then the folders poolcert was built or installed with), after
+// the `profiles/` folder beside the spec itself.
+struct ProfileSearch {
+  std::vector<std::filesystem::path> dirs;
+};
+
+// default_profile_search gives POOLCERT_PROFILE_PATH's folders (colon-separated) followed by the
+// folders compiled in (the source tree's templates/profiles and the installed share folder).
+ProfileSearch default_profile_search();
+
+// load_profile reads and validates one profile file. Throws SpecError (file:line:col, field) for
+// any mistake, IoError when the file cannot be read.
+Profile load_profile(const std::filesystem::path& file);
+
+// resolve_profile finds the file of `ref` as written in `spec_file`: a path (it contains '/' or
+// ends in .toml) is taken relative to the spec's folder; a name is looked up in the spec's
+// `profiles/` folder, then in `search.dirs`. Returns an empty path when nothing is found.
+std::filesystem::path resolve_profile(const std::string& ref,
+                                      const std::filesystem::path& spec_file,
+                                      const ProfileSearch& search);
+
+// load_spec reads, validates and completes one spec: names checked and lower-cased, its profile
+// loaded, keys checked against the profile, every server's certificate derivable. Throws
+// SpecError naming file, line:column and field; IoError when the spec cannot be read.
+PoolSpec load_spec(const std::filesystem::path& file, const ProfileSearch& search);
+
+}  // namespace poolcert

@@ -1,0 +1,48 @@
+// What every command of the poolcert program shares: spec loading, passphrases, terminals.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "poolcert/spec.hpp"
+
+namespace poolcert::cli {
+
+// Runner is a parsed command ready to run; it returns the exit code (0 or 1). Errors it throws
+// are mapped to exit codes by main.cpp.
+using Runner = std::function<int()>;
+
+// load_specs loads every spec named on the command line, in order. Throws SpecError/IoError.
+std::vector<PoolSpec> load_specs(const std::vector<std::string>& paths);
+
+// normalise_server_names validates --server values as DNS names and lower-cases them. Throws
+// UsageError naming the bad value.
+std::vector<std::string> normalise_server_names(const std::vector<std::string>& names);
+
+// PassphraseSource is where a passphrase may come from; never argv.
+struct PassphraseSource {
+  std::string file;  // --passphrase-file
+  std::string env;   // --passphrase-env
+};
+
+// add_passphrase_options adds --passphrase-file and --passphrase-env to `cmd`.
+void add_passphrase_options(CLI::App& cmd, PassphraseSource& source);
+
+// read_passphrase gets the passphrase from the file (its first line), the environment variable,
+// or, only when stdin is a terminal and `prompt` is not empty, a prompt without echo (asked
+// twice when `confirm`). Returns nullopt when no source is given and stdin is not a terminal.
+// Throws UsageError for an empty passphrase or a missing variable, IoError for an unreadable
+// file.
+std::optional<std::string> read_passphrase(const PassphraseSource& source,
+                                           const std::string& prompt, bool confirm);
+
+// Terminal facts for rendering: colour only on a terminal, and never with NO_COLOR set.
+bool stdout_is_terminal();
+bool stderr_is_terminal();
+bool use_colour();
+
+}  // namespace poolcert::cli

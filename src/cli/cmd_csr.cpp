@@ -1,0 +1,102 @@
+// poolcert csr SPEC...: a key (kept if it exists) and a fresh CSR for every server.
+#include <unistd.h>
+
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "commands.hpp"
+#include "poolcert/csr_batch.hpp"
+#include "poolcert/key.hpp"
+#include "render_json.hpp"
+#include "render_text.hpp"
+
+namespace poolcert::cli {
+namespace {
+
+struct CsrCliOptions {
+  std::vector<std::string> specs;
+  std::string output_dir;
+  std::vector<std::string> servers;
+  unsigned jobs = 0;  // 0: the number of cores
+  bool rekey = false;
+  bool encrypt_key = false;
+  PassphraseSource passphrase;
+  bool json = false;
+};
+
+// A passphrase is read only when some key needs one: a new key to encrypt, or an existing
+// encrypted key to reuse.
+bool needs_passphrase(const std::vector<ServerJob>& jobs) {
+  for (const ServerJob& job : jobs) {
+    if (job.action != KeyAction::kReuse && job.plan.key.encrypt)
+      return true;
+    if (job.action == KeyAction::kReuse && file_is_encrypted_key(job.key_path))
+      return true;
+  }
+  return false;
+}
+
+int run_csr(const CsrCliOptions& opt) {
+  std::vector<PoolSpec> specs = load_specs(opt.specs);
+  PlanOptions plan_options;
+  if (!opt.output_dir.empty())
+    plan_options.output_dir = opt.output_dir;
+  plan_options.servers = normalise_server_names(opt.servers);
+  plan_options.rekey = opt.rekey;
+  plan_options.encrypt_keys = opt.encrypt_key;
+  std::vector<ServerJob> jobs = plan_jobs(specs, plan_options);
+
+  RunOptions run_options;
+  run_options.jobs = opt.jobs != 0 ? opt.jobs : std::max(1u, std::thread::hardware_concurrency());
+  bool given = !opt.passphrase.file.empty() || !opt.passphrase.env.empty();
+  if (given || needs_passphrase(jobs)) {
+    run_options.passphrase = read_passphrase(opt.passphrase, "Key passphrase: ", true);
+  }
+  check_jobs(jobs, run_options);  // throws, with nothing written, on bad input
+
+  std::mutex progress_mutex;
+  if (!opt.json && stderr_is_terminal()) {
+    run_options.progress = [&progress_mutex](std::size_t done, std::size_t total) {
+      std::lock_guard<std::mutex> lock(progress_mutex);
+      std::cerr << "\rpoolcert: " << done << "/" << total << " servers done" << std::flush;
+      if (done == total)
+        std::cerr << "\r\033[K" << std::flush;
+    };
+  }
+  std::vector<ServerResult> results = run_jobs(jobs, run_options);
+  if (run_options.passphrase)
+    OPENSSL_cleanse(run_options.passphrase->data(), run_options.passphrase->size());
+
+  if (opt.json) {
+    std::cout << csr_json(jobs, results).dump(2) << "\n";
+  } else {
+    print_csr_results(std::cout, jobs, results, use_colour());
+  }
+  bool failed =
+      std::any_of(results.begin(), results.end(), [](const ServerResult& r) { return !r.ok; });
+  return failed ? 1 : 0;
+}
+
+}  // namespace
+
+void setup_csr(CLI::App& app, Runner& runner) {
+  auto opt = std::make_shared<CsrCliOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "csr", "Write <server>.key (kept if present) and a fresh <server>.csr for every server");
+  cmd->add_option("SPEC", opt->specs, "pool spec (TOML)")->required();
+  cmd->add_option("-o,--output-dir", opt->output_dir, "output folder (replaces the spec's)");
+  cmd->add_option("--server", opt->servers, "only this server (repeatable)")->type_name("FQDN");
+  cmd->add_option("--jobs,-j", opt->jobs, "parallel workers (default: the number of cores)")
+      ->check(CLI::Range(1u, 256u));
+  cmd->add_flag("--rekey", opt->rekey,
+                "make new keys; each old key is kept as <server>.key.<UTC time>.bak");
+  cmd->add_flag("--encrypt-key", opt->encrypt_key,
+                "encrypt new keys (PKCS#8, AES-256) under the passphrase");
+  add_passphrase_options(*cmd, opt->passphrase);
+  cmd->add_flag("--json", opt->json, "machine-readable summary on stdout");
+  cmd->callback([opt, &runner] { runner = [opt] { return run_csr(*opt); }; });
+}
+
+}  // namespace poolcert::cli

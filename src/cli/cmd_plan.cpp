@@ -1,0 +1,51 @@
+// poolcert plan SPEC... [--json]: what csr would do, per server. Writes nothing.
+#include <iostream>
+#include <memory>
+
+#include "commands.hpp"
+#include "poolcert/csr_batch.hpp"
+#include "render_json.hpp"
+#include "render_text.hpp"
+
+namespace poolcert::cli {
+namespace {
+
+struct PlanCliOptions {
+  std::vector<std::string> specs;
+  std::string output_dir;
+  std::vector<std::string> servers;
+  bool rekey = false;
+  bool json = false;
+};
+
+int run_plan(const PlanCliOptions& opt) {
+  std::vector<PoolSpec> specs = load_specs(opt.specs);
+  PlanOptions plan_options;
+  if (!opt.output_dir.empty())
+    plan_options.output_dir = opt.output_dir;
+  plan_options.servers = normalise_server_names(opt.servers);
+  plan_options.rekey = opt.rekey;
+  std::vector<ServerJob> jobs = plan_jobs(specs, plan_options);
+  if (opt.json) {
+    std::cout << plan_json(jobs).dump(2) << "\n";
+  } else {
+    print_plan(std::cout, jobs);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void setup_plan(CLI::App& app, Runner& runner) {
+  auto opt = std::make_shared<PlanCliOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "plan", "Show each server's subject, SANs, key and output files; writes nothing");
+  cmd->add_option("SPEC", opt->specs, "pool spec (TOML)")->required();
+  cmd->add_option("-o,--output-dir", opt->output_dir, "output folder (replaces the spec's)");
+  cmd->add_option("--server", opt->servers, "only this server (repeatable)")->type_name("FQDN");
+  cmd->add_flag("--rekey", opt->rekey, "plan as csr --rekey would run");
+  cmd->add_flag("--json", opt->json, "machine-readable output on stdout");
+  cmd->callback([opt, &runner] { runner = [opt] { return run_plan(*opt); }; });
+}
+
+}  // namespace poolcert::cli

@@ -1,0 +1,50 @@
+// poolcert: certificates and DNS for OCS / Lync / Skype for Business pools, right the first time.
+// Exit codes live here alone: 0 ok, 1 a check or operation failed, 2 bad usage or bad input.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "commands.hpp"
+#include "poolcert/error.hpp"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitBadInput = 2;
+
+int exit_code_of(poolcert::ErrorKind kind) {
+  return kind == poolcert::ErrorKind::kBadInput ? kExitBadInput : kExitFailed;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "poolcert: keys, CSRs, checks and DNS for a Microsoft OCS / Lync / Skype for "
+      "Business server pool"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "poolcert 0.1.0");
+  poolcert::cli::Runner runner;
+  poolcert::cli::setup_plan(app, runner);
+  poolcert::cli::setup_csr(app, runner);
+  poolcert::cli::setup_inspect(app, runner);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {  // --help, --version
+    return app.exit(e) == 0 ? kExitOk : kExitBadInput;
+  } catch (const CLI::ParseError& e) {
+    // One line, like every other error of poolcert.
+    std::cerr << "poolcert: error: " << e.what() << " (see poolcert --help)\n";
+    return kExitBadInput;
+  }
+  try {
+    return runner ? runner() : kExitBadInput;
+  } catch (const poolcert::Error& e) {
+    std::cerr << "poolcert: error: " << e.what() << "\n";
+    return exit_code_of(e.kind());
+  } catch (const std::exception& e) {
+    std::cerr << "poolcert: error: " << e.what() << "\n";
+    return kExitFailed;
+  }
+}

@@ -1,0 +1,131 @@
+#include "render_json.hpp"
+
+#include "poolcert/inspect.hpp"
+
+namespace poolcert::cli {
+namespace {
+
+using nlohmann::json;
+
+json key_json(const KeySpec& key) {
+  return {{"type", key_type_name(key.type)},
+          {"bits", key.bits},
+          {"curve", key.type == KeyType::kEcdsa ? json(key.curve) : json(nullptr)},
+          {"encrypt", key.encrypt}};
+}
+
+json sans_json(const CertificatePlan& plan) {
+  json names = json::array();
+  for (const DerivedName& d : plan.sans)
+    names.push_back(d.name);
+  return names;
+}
+
+json optional_time(const std::optional<std::time_t>& t) {
+  return t ? json(format_utc(*t)) : json(nullptr);
+}
+
+json facts_json(const X509Facts& f) {
+  bool cert = f.kind == "certificate";
+  return {{"kind", f.kind},
+          {"subject", join_name(f.subject)},
+          {"common_name", f.common_name},
+          {"issuer", cert ? json(join_name(f.issuer)) : json(nullptr)},
+          {"serial", cert ? json(f.serial) : json(nullptr)},
+          {"sans", f.dns_sans},
+          {"other_sans", f.other_sans},
+          {"eku", f.eku},
+          {"key_usage", f.key_usage},
+          {"basic_constraints_ca", f.is_ca ? json(*f.is_ca) : json(nullptr)},
+          {"crl_distribution_points", f.crl_distribution_points},
+          {"key",
+           {{"type", f.key.type},
+            {"bits", f.key.bits},
+            {"curve", f.key.curve.empty() ? json(nullptr) : json(f.key.curve)}}},
+          {"signature_algorithm", f.signature_algorithm},
+          {"not_before", optional_time(f.not_before)},
+          {"not_after", optional_time(f.not_after)},
+          {"spki_sha256", f.spki_sha256},
+          {"signature_valid", f.signature_valid ? json(*f.signature_valid) : json(nullptr)}};
+}
+
+}  // namespace
+
+json plan_json(const std::vector<ServerJob>& jobs) {
+  json servers = json::array();
+  for (const ServerJob& job : jobs) {
+    json reasons = json::array();
+    for (const DerivedName& d : job.plan.sans)
+      reasons.push_back(d.reason);
+    servers.push_back({{"server", job.plan.server_fqdn},
+                       {"spec", job.spec_file.string()},
+                       {"profile", job.profile},
+                       {"subject", join_name(job.plan.subject)},
+                       {"common_name", job.plan.common_name},
+                       {"sans", sans_json(job.plan)},
+                       {"san_reasons", reasons},
+                       {"eku", job.plan.eku},
+                       {"key_usage", job.plan.key_usage},
+                       {"key", key_json(job.plan.key)},
+                       {"signature_digest", job.plan.digest},
+                       {"output_dir", job.output_dir.string()},
+                       {"key_path", job.key_path.string()},
+                       {"csr_path", job.csr_path.string()},
+                       {"key_exists", job.key_exists},
+                       {"key_action", key_action_name(job.action)}});
+  }
+  return {{"servers", servers}};
+}
+
+json csr_json(const std::vector<ServerJob>& jobs, const std::vector<ServerResult>& results) {
+  json servers = json::array();
+  int created = 0, reused = 0, rekeyed = 0, failed = 0;
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const ServerJob& job = jobs[i];
+    const ServerResult& r = results[i];
+    if (!r.ok) {
+      ++failed;
+    } else if (r.action == KeyAction::kReuse) {
+      ++reused;
+    } else if (r.action == KeyAction::kRekey) {
+      ++rekeyed;
+    } else {
+      ++created;
+    }
+    servers.push_back({{"server", job.plan.server_fqdn},
+                       {"spec", job.spec_file.string()},
+                       {"profile", job.profile},
+                       {"status", r.ok ? "ok" : "failed"},
+                       {"error", r.ok ? json(nullptr) : json(r.error)},
+                       {"key_path", job.key_path.string()},
+                       {"csr_path", job.csr_path.string()},
+                       {"key_action", key_action_name(r.action)},
+                       {"key_backup", r.key_backup ? json(r.key_backup->string()) : json(nullptr)},
+                       {"subject", join_name(job.plan.subject)},
+                       {"sans", sans_json(job.plan)},
+                       {"spki_sha256", r.ok ? json(r.spki_sha256) : json(nullptr)}});
+  }
+  return {{"servers", servers},
+          {"summary",
+           {{"servers", jobs.size()},
+            {"created", created},
+            {"reused", reused},
+            {"rekeyed", rekeyed},
+            {"failed", failed}}}};
+}
+
+json inspect_json(const std::vector<InspectedFile>& files) {
+  json out = json::array();
+  for (const InspectedFile& f : files) {
+    json objects = json::array();
+    for (const X509Facts& facts : f.objects)
+      objects.push_back(facts_json(facts));
+    out.push_back({{"file", f.file.string()},
+                   {"encoding", f.encoding.empty() ? json(nullptr) : json(f.encoding)},
+                   {"error", f.error.empty() ? json(nullptr) : json(f.error)},
+                   {"objects", objects}});
+  }
+  return {{"files", out}};
+}
+
+}  // namespace poolcert::cli

@@ -1,0 +1,28 @@
+// The one place that knows JSON: every --json document of the program is built here with
+// nlohmann::json (never by hand).
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "poolcert/csr_batch.hpp"
+#include "poolcert/inspect.hpp"
+
+namespace poolcert::cli {
+
+// InspectedFile is one FILE of `poolcert inspect`: its objects, or the error that stopped it.
+struct InspectedFile {
+  std::filesystem::path file;
+  std::string encoding;
+  std::string error;
+  std::vector<X509Facts> objects;
+};
+
+nlohmann::json plan_json(const std::vector<ServerJob>& jobs);
+nlohmann::json csr_json(const std::vector<ServerJob>& jobs,
+                        const std::vector<ServerResult>& results);
+nlohmann::json inspect_json(const std::vector<InspectedFile>& files);
+
+}  // namespace poolcert::cli

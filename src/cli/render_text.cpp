@@ -1,0 +1,154 @@
+#include "render_text.hpp"
+
+#include <algorithm>
+
+namespace poolcert::cli {
+namespace {
+
+const char* ansi(Table::Colour c) {
+  switch (c) {
+    case Table::Colour::kGreen:
+      return "\033[32m";
+    case Table::Colour::kYellow:
+      return "\033[33m";
+    case Table::Colour::kRed:
+      return "\033[31m";
+    case Table::Colour::kNone:
+      break;
+  }
+  return "";
+}
+
+std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
+  std::string out;
+  for (const std::string& s : items)
+    out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+void line(std::ostream& out, const char* label, const std::string& value) {
+  out << "  " << label
+      << std::string(12 - std::min<std::size_t>(11, std::char_traits<char>::length(label)), ' ')
+      << value << "\n";
+}
+
+}  // namespace
+
+Table::Table(std::vector<std::string> header, bool colour)
+    : header_(std::move(header)), colour_(colour) {}
+
+void Table::add_row(std::vector<std::string> cells, std::vector<Colour> colours) {
+  cells.resize(header_.size());
+  colours.resize(header_.size(), Colour::kNone);
+  rows_.push_back(std::move(cells));
+  colours_.push_back(std::move(colours));
+}
+
+void Table::print(std::ostream& out) const {
+  std::vector<std::size_t> width(header_.size());
+  for (std::size_t c = 0; c < header_.size(); ++c) {
+    width[c] = header_[c].size();
+    for (const auto& row : rows_)
+      width[c] = std::max(width[c], row[c].size());
+  }
+  auto print_row = [&](const std::vector<std::string>& cells, const std::vector<Colour>* colours) {
+    for (std::size_t c = 0; c < cells.size(); ++c) {
+      bool last = c + 1 == cells.size();
+      Colour colour = colours ? (*colours)[c] : Colour::kNone;
+      bool paint = colour_ && colour != Colour::kNone;
+      if (paint)
+        out << ansi(colour);
+      out << cells[c];
+      if (paint)
+        out << "\033[0m";
+      if (!last)
+        out << std::string(width[c] - cells[c].size() + 2, ' ');
+    }
+    out << "\n";
+  };
+  print_row(header_, nullptr);
+  for (std::size_t r = 0; r < rows_.size(); ++r)
+    print_row(rows_[r], &colours_[r]);
+}
+
+void print_plan(std::ostream& out, const std::vector<ServerJob>& jobs) {
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const ServerJob& job = jobs[i];
+    if (i > 0)
+      out << "\n";
+    out << job.plan.server_fqdn << "  (" << job.spec_file.string() << ", profile " << job.profile
+        << ")\n";
+    line(out, "subject", join_name(job.plan.subject));
+    std::vector<std::string> sans;
+    for (const DerivedName& d : job.plan.sans)
+      sans.push_back(d.name);
+    line(out, "SANs", join(sans));
+    line(out, "EKU", join(job.plan.eku));
+    line(out, "key usage", join(job.plan.key_usage));
+    std::string key = describe_key(job.plan.key) + (job.plan.key.encrypt ? ", encrypted" : "");
+    line(out, "key", key + ", signed with " + job.plan.digest);
+    std::string what = job.action == KeyAction::kCreate ? "will be created"
+                       : job.action == KeyAction::kReuse
+                           ? "exists: will be reused"
+                           : "exists: will be moved aside as .bak and replaced";
+    line(out, "key file", job.key_path.string() + " (" + what + ")");
+    line(out, "CSR file", job.csr_path.string());
+  }
+}
+
+void print_csr_results(std::ostream& out, const std::vector<ServerJob>& jobs,
+                       const std::vector<ServerResult>& results, bool colour) {
+  Table table({"SERVER", "KEY", "CSR", "NOTE"}, colour);
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const ServerResult& r = results[i];
+    if (!r.ok) {
+      table.add_row({jobs[i].plan.server_fqdn, "FAILED", "-", r.error},
+                    {Table::Colour::kNone, Table::Colour::kRed});
+      continue;
+    }
+    std::string action = r.action == KeyAction::kCreate  ? "created"
+                         : r.action == KeyAction::kReuse ? "reused"
+                                                         : "rekeyed";
+    std::string note = r.key_backup                    ? "old key kept as " + r.key_backup->string()
+                       : r.action == KeyAction::kReuse ? "existing key kept, fresh CSR"
+                                                       : "";
+    table.add_row({jobs[i].plan.server_fqdn, action + " " + jobs[i].key_path.string(),
+                   jobs[i].csr_path.string(), note},
+                  {Table::Colour::kNone,
+                   r.action == KeyAction::kReuse ? Table::Colour::kYellow : Table::Colour::kGreen});
+  }
+  table.print(out);
+}
+
+void print_inspect(std::ostream& out, const InspectedFile& file) {
+  for (std::size_t i = 0; i < file.objects.size(); ++i) {
+    const X509Facts& f = file.objects[i];
+    out << file.file.string() << " [" << file.encoding << "] " << f.kind;
+    if (file.objects.size() > 1)
+      out << " " << (i + 1) << "/" << file.objects.size();
+    out << "\n";
+    line(out, "subject", join_name(f.subject));
+    if (f.kind == "certificate") {
+      line(out, "issuer", join_name(f.issuer));
+      line(out, "serial", f.serial);
+      line(out, "not before", f.not_before ? format_utc(*f.not_before) : "?");
+      line(out, "not after", f.not_after ? format_utc(*f.not_after) : "?");
+    }
+    std::vector<std::string> sans = f.dns_sans;
+    sans.insert(sans.end(), f.other_sans.begin(), f.other_sans.end());
+    line(out, "SANs", sans.empty() ? "(none)" : join(sans));
+    line(out, "EKU", f.has_eku ? join(f.eku) : "(none)");
+    line(out, "key usage", f.has_key_usage ? join(f.key_usage) : "(none)");
+    if (f.is_ca)
+      line(out, "CA", *f.is_ca ? "yes" : "no");
+    if (!f.crl_distribution_points.empty())
+      line(out, "CRL DP", join(f.crl_distribution_points));
+    line(out, "key", describe_facts(f.key));
+    line(out, "signature",
+         f.signature_algorithm +
+             (f.signature_valid ? (*f.signature_valid ? " (valid)" : " (INVALID)") : ""));
+    line(out, "SPKI sha256", f.spki_sha256);
+  }
+}
+
+}  // namespace poolcert::cli

@@ -1,0 +1,34 @@
+// Human output: aligned tables and labelled blocks, colour only on a terminal.
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "poolcert/csr_batch.hpp"
+#include "render_json.hpp"
+
+namespace poolcert::cli {
+
+// Table prints rows under a header with columns padded to their widest cell. A cell may carry a
+// colour that is used only when the table was made with colour on.
+class Table {
+ public:
+  enum class Colour { kNone, kGreen, kYellow, kRed };
+  Table(std::vector<std::string> header, bool colour);
+  void add_row(std::vector<std::string> cells, std::vector<Colour> colours = {});
+  void print(std::ostream& out) const;
+
+ private:
+  std::vector<std::string> header_;
+  std::vector<std::vector<std::string>> rows_;
+  std::vector<std::vector<Colour>> colours_;
+  bool colour_;
+};
+
+void print_plan(std::ostream& out, const std::vector<ServerJob>& jobs);
+void print_csr_results(std::ostream& out, const std::vector<ServerJob>& jobs,
+                       const std::vector<ServerResult>& results, bool colour);
+void print_inspect(std::ostream& out, const InspectedFile& file);
+
+}  // namespace poolcert::cli

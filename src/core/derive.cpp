@@ -1,0 +1,185 @@
+#include "poolcert/derive.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "poolcert/dns_name.hpp"
+
+namespace poolcert {
+namespace {
+
+// Placeholders that take one value per SIP domain; every other placeholder has one value.
+bool is_many_valued(const std::string& name) {
+  return name == "sip_domain";
+}
+
+struct Piece {
+  bool placeholder = false;
+  std::string text;
+};
+
+// Splits "sip.{sip_domain}" into literal and placeholder pieces; throws on unbalanced braces.
+std::vector<Piece> split_pattern(const std::string& pattern) {
+  std::vector<Piece> pieces;
+  std::size_t pos = 0;
+  while (pos < pattern.size()) {
+    std::size_t open = pattern.find_first_of("{}", pos);
+    if (open == std::string::npos) {
+      pieces.push_back({false, pattern.substr(pos)});
+      break;
+    }
+    if (pattern[open] == '}')
+      throw std::invalid_argument("unbalanced '}'");
+    if (open > pos)
+      pieces.push_back({false, pattern.substr(pos, open - pos)});
+    std::size_t close = pattern.find('}', open);
+    if (close == std::string::npos)
+      throw std::invalid_argument("unclosed '{'");
+    std::string name = pattern.substr(open + 1, close - open - 1);
+    if (name.find('{') != std::string::npos)
+      throw std::invalid_argument("nested '{'");
+    pieces.push_back({true, std::move(name)});
+    pos = close + 1;
+  }
+  return pieces;
+}
+
+std::string host_label(const std::string& fqdn) {
+  return fqdn.substr(0, fqdn.find('.'));
+}
+
+std::string parent_domain(const std::string& fqdn) {
+  std::size_t dot = fqdn.find('.');
+  return dot == std::string::npos ? std::string() : fqdn.substr(dot + 1);
+}
+
+}  // namespace
+
+const std::vector<std::string>& known_placeholders() {
+  static const std::vector<std::string> kNames = {"pool_fqdn",         "pool_host",   "pool_domain",
+                                                  "sip_domain",        "server_fqdn", "server_host",
+                                                  "primary_sip_domain"};
+  return kNames;
+}
+
+std::string pattern_problem(const std::string& pattern) {
+  if (pattern.empty())
+    return "empty pattern";
+  try {
+    int many = 0;
+    for (const Piece& p : split_pattern(pattern)) {
+      if (!p.placeholder)
+        continue;
+      const auto& known = known_placeholders();
+      if (std::find(known.begin(), known.end(), p.text) == known.end()) {
+        return "unknown placeholder {" + p.text + "}";
+      }
+      if (is_many_valued(p.text))
+        ++many;
+    }
+    if (many > 1)
+      return "at most one {sip_domain} per pattern";
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return {};
+}
+
+PatternVars pattern_vars(const PoolSpec& spec, const ServerSpec& server) {
+  PatternVars vars;
+  vars["pool_fqdn"] = {spec.pool_fqdn};
+  vars["pool_host"] = {host_label(spec.pool_fqdn)};
+  vars["pool_domain"] = {parent_domain(spec.pool_fqdn)};
+  vars["sip_domain"] = spec.sip_domains;
+  vars["primary_sip_domain"] = {spec.sip_domains.empty() ? "" : spec.sip_domains.front()};
+  vars["server_fqdn"] = {server.fqdn};
+  vars["server_host"] = {host_label(server.fqdn)};
+  return vars;
+}
+
+std::vector<std::string> expand_pattern(const std::string& pattern, const PatternVars& vars) {
+  std::vector<Piece> pieces = split_pattern(pattern);
+  const std::vector<std::string>* many = nullptr;
+  for (const Piece& p : pieces) {
+    if (!p.placeholder)
+      continue;
+    auto it = vars.find(p.text);
+    if (it == vars.end())
+      throw std::invalid_argument("unknown placeholder {" + p.text + "}");
+    if (it->second.size() != 1 || is_many_valued(p.text)) {
+      if (many != nullptr && many != &it->second) {
+        throw std::invalid_argument("pattern names two many-valued placeholders");
+      }
+      many = &it->second;
+    }
+  }
+  std::size_t rounds = many == nullptr ? 1 : many->size();
+  std::vector<std::string> out;
+  out.reserve(rounds);
+  for (std::size_t i = 0; i < rounds; ++i) {
+    std::string s;
+    for (const Piece& p : pieces) {
+      if (!p.placeholder) {
+        s += p.text;
+        continue;
+      }
+      const std::vector<std::string>& values = vars.at(p.text);
+      s += (&values == many) ? values[i] : values.front();
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+CertificatePlan derive_plan(const PoolSpec& spec, const ServerSpec& server) {
+  const Profile& profile = spec.profile;
+  PatternVars vars = pattern_vars(spec, server);
+  CertificatePlan plan;
+  plan.server_fqdn = server.fqdn;
+  plan.eku = profile.eku_request;
+  plan.key_usage = profile.key_usage;
+  plan.key = server.key;
+  plan.digest = profile.digest;
+
+  std::vector<std::string> cn = expand_pattern(profile.cn_pattern, vars);
+  if (cn.size() != 1)
+    throw std::invalid_argument("the CN pattern must give exactly one name");
+  NameCheck cn_check = check_dns_name(cn.front(), /*allow_wildcard=*/false);
+  if (!cn_check.ok()) {
+    throw std::invalid_argument("CN '" + cn.front() + "' (pattern " + profile.cn_pattern +
+                                "): " + cn_check.reason);
+  }
+  plan.common_name = cn_check.name;
+  plan.subject = spec.subject;
+  plan.subject.emplace_back("CN", plan.common_name);
+
+  // DOMAIN.md: TLS clients ignore the subject when a SAN is present, so the CN comes first.
+  auto add = [&plan](const std::string& name, std::string reason) {
+    bool seen = std::any_of(plan.sans.begin(), plan.sans.end(),
+                            [&](const DerivedName& d) { return same_dns_name(d.name, name); });
+    if (!seen)
+      plan.sans.push_back({name, std::move(reason)});
+  };
+  add(plan.common_name, "the subject CN (pattern " + profile.cn_pattern + ")");
+  for (const std::string& pattern : profile.san_patterns) {
+    std::vector<std::string> names = expand_pattern(pattern, vars);
+    bool per_domain = pattern.find("{sip_domain}") != std::string::npos;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      NameCheck check = check_dns_name(names[i], profile.allow_wildcards);
+      if (!check.ok()) {
+        throw std::invalid_argument("SAN '" + names[i] + "' (pattern " + pattern +
+                                    "): " + check.reason);
+      }
+      std::string reason = "pattern " + pattern;
+      if (per_domain)
+        reason += " for SIP domain " + spec.sip_domains[i];
+      add(check.name, std::move(reason));
+    }
+  }
+  for (const std::string& extra : server.extra_sans) {
+    add(extra, "extra_sans of server " + server.fqdn);
+  }
+  return plan;
+}
+
+}  // namespace poolcert

@@ -1,0 +1,99 @@
+#include "poolcert/dns_name.hpp"
+
+#include <algorithm>
+
+namespace poolcert {
+namespace {
+
+constexpr std::size_t kMaxName = 253;  // RFC 1035 2.3.4 (255 octets on the wire)
+constexpr std::size_t kMaxLabel = 63;
+
+bool is_ldh(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+NameCheck fail(std::string reason) {
+  return NameCheck{{}, std::move(reason), false};
+}
+
+// Checks one label of an already lower-cased name; returns an empty string when it is good.
+std::string label_problem(std::string_view label) {
+  if (label.empty())
+    return "empty label";
+  if (label.size() > kMaxLabel) {
+    return "label '" + std::string(label) + "' is " + std::to_string(label.size()) +
+           " characters (at most 63)";
+  }
+  auto bad = std::find_if_not(label.begin(), label.end(), is_ldh);
+  if (bad != label.end()) {
+    std::string shown = (*bad >= 0x21 && *bad < 0x7f)
+                            ? std::string("'") + *bad + "'"
+                            : "byte " + std::to_string(static_cast<unsigned char>(*bad));
+    return "label '" + std::string(label) + "' contains " + shown +
+           " (only letters, digits and hyphens)";
+  }
+  if (label.front() == '-' || label.back() == '-') {
+    return "label '" + std::string(label) + "' starts or ends with a hyphen";
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string to_lower_ascii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+bool same_dns_name(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           auto low = [](char c) { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; };
+           return low(x) == low(y);
+         });
+}
+
+NameCheck check_dns_name(std::string_view input, bool allow_wildcard) {
+  if (input.empty())
+    return fail("empty name");
+  std::string name = to_lower_ascii(input);
+  if (name.back() == '.')
+    name.pop_back();  // a fully qualified name's root dot
+  if (name.empty())
+    return fail("empty name");
+  if (name.size() > kMaxName) {
+    return fail("name is " + std::to_string(name.size()) + " characters (at most 253)");
+  }
+  bool wildcard = false;
+  std::size_t start = 0;
+  if (name.rfind("*.", 0) == 0) {
+    if (!allow_wildcard)
+      return fail("wildcard name not allowed here");
+    wildcard = true;
+    start = 2;
+  }
+  if (name.find('*', start) != std::string::npos) {
+    return fail(allow_wildcard ? "'*' is allowed only as the whole leftmost label"
+                               : "wildcard name not allowed here");
+  }
+  std::size_t labels = 0;
+  while (true) {
+    std::size_t dot = name.find('.', start);
+    std::string_view label =
+        std::string_view(name).substr(start, dot == std::string::npos ? dot : dot - start);
+    if (std::string why = label_problem(label); !why.empty())
+      return fail(why);
+    ++labels;
+    if (dot == std::string::npos)
+      break;
+    start = dot + 1;
+  }
+  if (wildcard && labels < 2)
+    return fail("wildcard must cover at least two labels");
+  return NameCheck{std::move(name), {}, wildcard};
+}
+
+}  // namespace poolcert

@@ -1,0 +1,66 @@
+#include "poolcert/error.hpp"
+
+#include <openssl/err.h>
+
+#include <cstring>
+
+namespace poolcert {
+namespace {
+
+std::string place(const std::filesystem::path& file, unsigned line, unsigned column) {
+  std::string s = file.string();
+  if (line > 0) {
+    s += ":" + std::to_string(line);
+    if (column > 0)
+      s += ":" + std::to_string(column);
+  }
+  return s;
+}
+
+// Drains the thread's OpenSSL error queue into "; "-separated reason strings, oldest first.
+std::string drain_openssl_errors() {
+  std::string out;
+  unsigned long code = 0;
+  const char* data = nullptr;
+  int flags = 0;
+  while ((code = ERR_get_error_all(nullptr, nullptr, nullptr, &data, &flags)) != 0) {
+    char buf[256];
+    ERR_error_string_n(code, buf, sizeof buf);
+    if (!out.empty())
+      out += "; ";
+    out += buf;
+    if ((flags & ERR_TXT_STRING) != 0 && data != nullptr && *data != '\0') {
+      out += " (";
+      out += data;
+      out += ")";
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+SpecError::SpecError(std::filesystem::path file, unsigned line, unsigned column, std::string field,
+                     const std::string& message)
+    : Error(ErrorKind::kBadInput,
+            place(file, line, column) + ": " + (field.empty() ? "" : field + ": ") + message),
+      file_(std::move(file)),
+      line_(line),
+      column_(column),
+      field_(std::move(field)),
+      detail_(message) {}
+
+IoError::IoError(ErrorKind kind, const std::filesystem::path& path, const std::string& doing,
+                 int err)
+    : Error(kind, path.string() + ": cannot " + doing + ": " + std::strerror(err)), path_(path) {}
+
+OpenSslError::OpenSslError(const std::string& doing, ErrorKind kind)
+    : Error(kind, [&] {
+        std::string queue = drain_openssl_errors();
+        return queue.empty() ? doing + " failed" : doing + " failed: " + queue;
+      }()) {}
+
+BadFileError::BadFileError(const std::filesystem::path& path, const std::string& message)
+    : Error(ErrorKind::kBadInput, path.string() + ": " + message) {}
+
+}  // namespace poolcert

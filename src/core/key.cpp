@@ -1,0 +1,166 @@
+#include "poolcert/key.hpp"
+
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include <array>
+#include <cctype>
+#include <fstream>
+#include <iterator>
+
+#include "poolcert/error.hpp"
+#include "poolcert/file_io.hpp"
+
+namespace poolcert {
+namespace {
+
+// What a passphrase callback was given and whether OpenSSL asked for it.
+struct PassphraseRequest {
+  const std::optional<std::string>* passphrase;
+  bool asked = false;
+};
+
+int passphrase_cb(char* buf, int size, int /*rwflag*/, void* u) {
+  auto* req = static_cast<PassphraseRequest*>(u);
+  req->asked = true;
+  if (!req->passphrase->has_value())
+    return -1;  // no passphrase: fail instead of prompting
+  const std::string& p = **req->passphrase;
+  if (p.size() > static_cast<std::size_t>(size))
+    return -1;
+  std::copy(p.begin(), p.end(), buf);
+  return static_cast<int>(p.size());
+}
+
+std::string bio_contents(BIO* bio) {
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
+}  // namespace
+
+ossl::UniquePtr<EVP_PKEY> generate_key(const KeySpec& spec) {
+  EVP_PKEY* raw = spec.type == KeyType::kRsa
+                      ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(spec.bits))
+                      : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", spec.curve.c_str());
+  ossl::UniquePtr<EVP_PKEY> key(raw);
+  if (!key)
+    throw OpenSslError("generating an " + describe_key(spec) + " key");
+  return key;
+}
+
+std::string encode_private_key(EVP_PKEY* key, const std::optional<std::string>& passphrase) {
+  ossl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  if (!bio)
+    throw OpenSslError("allocating a memory BIO");
+  int ok = 0;
+  if (passphrase) {
+    // PKCS#8 PBES2: AES-256-CBC with PBKDF2 (OpenSSL 3's default PRF is HMAC-SHA256).
+    ok = PEM_write_bio_PKCS8PrivateKey(bio.get(), key, EVP_aes_256_cbc(), passphrase->data(),
+                                       static_cast<int>(passphrase->size()), nullptr, nullptr);
+  } else {
+    ok = PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
+  }
+  if (ok != 1)
+    throw OpenSslError("encoding the private key");
+  return bio_contents(bio.get());
+}
+
+ossl::UniquePtr<EVP_PKEY> read_private_key(const std::filesystem::path& file,
+                                           const std::optional<std::string>& passphrase) {
+  std::string pem = read_input_file(file);
+  ossl::UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  if (!bio)
+    throw OpenSslError("allocating a memory BIO");
+  PassphraseRequest req{&passphrase};
+  ossl::UniquePtr<EVP_PKEY> key(PEM_read_bio_PrivateKey(bio.get(), nullptr, passphrase_cb, &req));
+  ERR_clear_error();
+  if (!key) {
+    if (req.asked && !passphrase) {
+      throw BadFileError(file,
+                         "the key is encrypted: give its passphrase with --passphrase-file or "
+                         "--passphrase-env");
+    }
+    if (req.asked)
+      throw BadFileError(file, "cannot decrypt the key: wrong passphrase?");
+    throw BadFileError(file, "not a PEM private key");
+  }
+  return key;
+}
+
+KeyFacts key_facts(const EVP_PKEY* key) {
+  KeyFacts f;
+  if (key == nullptr)
+    return f;
+  if (EVP_PKEY_is_a(key, "RSA")) {
+    f.type = "rsa";
+  } else if (EVP_PKEY_is_a(key, "RSA-PSS")) {
+    f.type = "rsassa-pss";
+  } else if (EVP_PKEY_is_a(key, "EC")) {
+    f.type = "ecdsa";
+    std::array<char, 64> group{};
+    size_t len = 0;
+    if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group.data(), group.size(),
+                                       &len) == 1) {
+      std::string g(group.data(), len);
+      f.curve = g == "prime256v1"  ? "P-256"
+                : g == "secp384r1" ? "P-384"
+                : g == "secp521r1" ? "P-521"
+                                   : g;
+    }
+  } else {
+    const char* name = EVP_PKEY_get0_type_name(key);
+    f.type = name != nullptr ? name : "unknown";
+    for (char& c : f.type)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  f.bits = EVP_PKEY_get_bits(key);
+  return f;
+}
+
+bool matches_spec(const KeyFacts& facts, const KeySpec& spec) {
+  if (spec.type == KeyType::kRsa)
+    return facts.type == "rsa" && facts.bits == spec.bits;
+  return facts.type == "ecdsa" && facts.curve == spec.curve;
+}
+
+std::string describe_facts(const KeyFacts& facts) {
+  if (facts.type == "rsa")
+    return "RSA " + std::to_string(facts.bits);
+  if (facts.type == "ecdsa")
+    return "ECDSA " + facts.curve;
+  return facts.type + " " + std::to_string(facts.bits);
+}
+
+std::string spki_sha256(const EVP_PKEY* key) {
+  unsigned char* der = nullptr;
+  int len = i2d_PUBKEY(key, &der);
+  if (len <= 0)
+    throw OpenSslError("encoding the public key");
+  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+  unsigned int md_len = 0;
+  int ok = EVP_Digest(der, static_cast<size_t>(len), md.data(), &md_len, EVP_sha256(), nullptr);
+  OPENSSL_free(der);
+  if (ok != 1)
+    throw OpenSslError("hashing the public key");
+  static const char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < md_len; ++i) {
+    hex += kHex[md[i] >> 4];
+    hex += kHex[md[i] & 15];
+  }
+  return hex;
+}
+
+bool file_is_encrypted_key(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::string head(4096, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  return head.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") != std::string::npos ||
+         head.find("Proc-Type: 4,ENCRYPTED") != std::string::npos;
+}
+
+}  // namespace poolcert

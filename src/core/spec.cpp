@@ -1,0 +1,47 @@
+#include "poolcert/spec.hpp"
+
+#include <algorithm>
+
+namespace poolcert {
+
+const char* key_type_name(KeyType type) noexcept {
+  return type == KeyType::kRsa ? "rsa" : "ecdsa";
+}
+
+std::string describe_key(const KeySpec& key) {
+  return key.type == KeyType::kRsa ? "RSA " + std::to_string(key.bits) : "ECDSA " + key.curve;
+}
+
+bool profile_allows_key(const Profile& profile, const KeySpec& key) {
+  return std::any_of(
+      profile.allowed_keys.begin(), profile.allowed_keys.end(), [&](const KeyRule& rule) {
+        if (rule.type != key.type)
+          return false;
+        if (key.type == KeyType::kRsa) {
+          return std::find(rule.rsa_bits.begin(), rule.rsa_bits.end(), key.bits) !=
+                 rule.rsa_bits.end();
+        }
+        return std::find(rule.curves.begin(), rule.curves.end(), key.curve) != rule.curves.end();
+      });
+}
+
+std::string describe_allowed_keys(const Profile& profile) {
+  std::string out;
+  for (const KeyRule& rule : profile.allowed_keys) {
+    if (!out.empty())
+      out += ", ";
+    if (rule.type == KeyType::kRsa) {
+      out += "RSA ";
+      for (std::size_t i = 0; i < rule.rsa_bits.size(); ++i) {
+        out += (i ? "/" : "") + std::to_string(rule.rsa_bits[i]);
+      }
+    } else {
+      out += "ECDSA ";
+      for (std::size_t i = 0; i < rule.curves.size(); ++i)
+        out += (i ? "/" : "") + rule.curves[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace poolcert
