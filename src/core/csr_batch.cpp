@@ -123,12 +123,8 @@ std::vector<ServerJob> plan_jobs(const std::vector<PoolSpec>& specs, const PlanO
 }
 
 void check_jobs(const std::vector<ServerJob>& jobs, const RunOptions& options) {
-  std::set<fs::path> dirs;
+  // Keys and passphrases first: a bad one must leave the disk exactly as it was.
   for (const ServerJob& job : jobs) {
-    if (dirs.insert(job.output_dir).second) {
-      prepare_output_dir(job.output_dir);
-      remove_stale_temps(job.output_dir);
-    }
     if (job.plan.key.encrypt && job.action != KeyAction::kReuse && !options.passphrase) {
       throw UsageError("the key of " + job.plan.server_fqdn +
                        " is to be encrypted: give --passphrase-file or --passphrase-env");
@@ -142,6 +138,13 @@ void check_jobs(const std::vector<ServerJob>& jobs, const RunOptions& options) {
                                            " but the spec asks for " + describe_key(job.plan.key) +
                                            "; it is kept: use --rekey to replace it (the old key "
                                            "is moved aside as .bak)");
+    }
+  }
+  std::set<fs::path> dirs;
+  for (const ServerJob& job : jobs) {
+    if (dirs.insert(job.output_dir).second) {
+      prepare_output_dir(job.output_dir);
+      remove_stale_temps(job.output_dir);
     }
   }
 }

@@ -1,1 +1,82 @@
 #include <doctest/doctest.h>
+
+#include <openssl/pem.h>
+
+#include "poolcert/csr.hpp"
+#include "poolcert/inspect.hpp"
+#include "poolcert/key.hpp"
+#include "poolcert/x509_load.hpp"
+
+using namespace poolcert;
+
+namespace {
+
+CertificatePlan reference_plan(KeySpec key) {
+  CertificatePlan plan;
+  plan.server_fqdn = "ocssrv01.company.local";
+  plan.common_name = "ocspool.company.local";
+  plan.subject = {{"O", "Company"}, {"CN", "ocspool.company.local"}};
+  for (const char* n : {"ocspool.company.local", "sip.company.local", "sip.company.com",
+                        "ocspool.company.com", "ocssrv01.company.local"}) {
+    plan.sans.push_back({n, "test"});
+  }
+  plan.eku = {"serverAuth", "clientAuth"};
+  plan.key_usage = {"digitalSignature", "keyEncipherment"};
+  plan.key = key;
+  plan.digest = "sha256";
+  return plan;
+}
+
+}  // namespace
+
+TEST_CASE("an RSA CSR carries the plan and a valid self-signature") {
+  KeySpec rsa;
+  auto key = generate_key(rsa);
+  auto req = build_csr(reference_plan(rsa), key.get());
+  // Round trip through PEM, as a CA would receive it.
+  X509Objects objects = parse_x509_objects(encode_csr_pem(req.get()), "test.csr");
+  REQUIRE(objects.requests.size() == 1);
+  X509Facts f = request_facts(objects.requests[0].get());
+  CHECK(f.signature_valid == true);
+  CHECK(join_name(f.subject) == "O=Company, CN=ocspool.company.local");
+  CHECK(f.dns_sans == std::vector<std::string>{"ocspool.company.local", "sip.company.local",
+                                               "sip.company.com", "ocspool.company.com",
+                                               "ocssrv01.company.local"});
+  CHECK(f.eku == std::vector<std::string>{"serverAuth", "clientAuth"});
+  CHECK(f.key_usage == std::vector<std::string>{"digitalSignature", "keyEncipherment"});
+  CHECK(f.key.type == "rsa");
+  CHECK(f.key.bits == 2048);
+  CHECK(f.signature_algorithm == "sha256WithRSAEncryption");
+  CHECK(f.spki_sha256 == spki_sha256(key.get()));
+  CHECK(f.spki_sha256.size() == 64);
+}
+
+TEST_CASE("an ECDSA P-384 CSR is signed with the plan's digest") {
+  KeySpec ec{KeyType::kEcdsa, 384, "P-384", false};
+  auto key = generate_key(ec);
+  CHECK(key_facts(key.get()).curve == "P-384");
+  CertificatePlan plan = reference_plan(ec);
+  plan.digest = "sha384";
+  auto req = build_csr(plan, key.get());
+  X509Facts f = request_facts(req.get());
+  CHECK(f.signature_valid == true);
+  CHECK(f.signature_algorithm == "ecdsa-with-SHA384");
+  CHECK(f.key.type == "ecdsa");
+}
+
+TEST_CASE("a tampered CSR no longer verifies") {
+  KeySpec ec{KeyType::kEcdsa, 256, "P-256", false};
+  auto key = generate_key(ec);
+  auto req = build_csr(reference_plan(ec), key.get());
+  auto other = generate_key(ec);
+  REQUIRE(X509_REQ_set_pubkey(req.get(), other.get()) == 1);  // signature no longer matches
+  CHECK(request_facts(req.get()).signature_valid == false);
+}
+
+TEST_CASE("an encrypted key reads back only with its passphrase") {
+  KeySpec ec{KeyType::kEcdsa, 256, "P-256", true};
+  auto key = generate_key(ec);
+  std::string pem = encode_private_key(key.get(), std::string("correct horse"));
+  CHECK(pem.find("BEGIN ENCRYPTED PRIVATE KEY") != std::string::npos);
+  CHECK(encode_private_key(key.get(), std::nullopt).find("BEGIN PRIVATE KEY") != std::string::npos);
+}

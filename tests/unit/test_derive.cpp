@@ -1,1 +1,89 @@
 #include <doctest/doctest.h>
+
+#include <stdexcept>
+
+#include "poolcert/derive.hpp"
+
+using namespace poolcert;
+
+namespace {
+
+PoolSpec reference_spec() {
+  PoolSpec spec;
+  spec.profile.name = "test-enterprise";
+  spec.profile.cn_pattern = "{pool_fqdn}";
+  spec.profile.san_patterns = {"{pool_fqdn}", "sip.{sip_domain}", "{pool_host}.{sip_domain}",
+                               "{server_fqdn}"};
+  spec.profile.eku_request = {"serverAuth", "clientAuth"};
+  spec.profile.key_usage = {"digitalSignature", "keyEncipherment"};
+  spec.pool_fqdn = "ocspool.company.local";
+  spec.sip_domains = {"company.local", "company.com"};
+  spec.subject = {{"O", "Company"}};
+  ServerSpec s1;
+  s1.fqdn = "ocssrv01.company.local";
+  spec.servers = {s1};
+  return spec;
+}
+
+std::vector<std::string> names(const CertificatePlan& plan) {
+  std::vector<std::string> out;
+  for (const auto& d : plan.sans)
+    out.push_back(d.name);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a pattern with {sip_domain} expands once per domain, in spec order") {
+  PoolSpec spec = reference_spec();
+  PatternVars vars = pattern_vars(spec, spec.servers[0]);
+  CHECK(expand_pattern("sip.{sip_domain}", vars) ==
+        std::vector<std::string>{"sip.company.local", "sip.company.com"});
+  CHECK(expand_pattern("{pool_host}.{sip_domain}", vars) ==
+        std::vector<std::string>{"ocspool.company.local", "ocspool.company.com"});
+  CHECK(expand_pattern("{server_host}-x.{pool_domain}", vars) ==
+        std::vector<std::string>{"ocssrv01-x.company.local"});
+  CHECK(expand_pattern("literal.example", vars) == std::vector<std::string>{"literal.example"});
+}
+
+TEST_CASE("bad patterns are named") {
+  CHECK(pattern_problem("{nope}.x") == "unknown placeholder {nope}");
+  CHECK(pattern_problem("{pool_fqdn") == "unclosed '{'");
+  CHECK(pattern_problem("pool}") == "unbalanced '}'");
+  CHECK(pattern_problem("{sip_domain}.{sip_domain}") == "at most one {sip_domain} per pattern");
+  CHECK(pattern_problem("") == "empty pattern");
+  CHECK(pattern_problem("sip.{sip_domain}").empty());
+}
+
+TEST_CASE("the reference deployment derives the names of DOMAIN.md, CN first") {
+  PoolSpec spec = reference_spec();
+  CertificatePlan plan = derive_plan(spec, spec.servers[0]);
+  CHECK(plan.common_name == "ocspool.company.local");
+  CHECK(names(plan) == std::vector<std::string>{"ocspool.company.local", "sip.company.local",
+                                                "sip.company.com", "ocspool.company.com",
+                                                "ocssrv01.company.local"});
+  REQUIRE(plan.subject.size() == 2);
+  CHECK(plan.subject[0] == std::pair<std::string, std::string>{"O", "Company"});
+  CHECK(plan.subject[1] == std::pair<std::string, std::string>{"CN", "ocspool.company.local"});
+  CHECK(plan.sans[2].reason.find("SIP domain company.com") != std::string::npos);
+}
+
+TEST_CASE("the CN is added first even when no pattern names it, and duplicates collapse") {
+  PoolSpec spec = reference_spec();
+  spec.profile.san_patterns = {"sip.{sip_domain}", "SIP.{sip_domain}", "{server_fqdn}"};
+  spec.servers[0].extra_sans = {"ocspool.company.local", "extra.company.local"};
+  CertificatePlan plan = derive_plan(spec, spec.servers[0]);
+  CHECK(names(plan) == std::vector<std::string>{"ocspool.company.local", "sip.company.local",
+                                                "sip.company.com", "ocssrv01.company.local",
+                                                "extra.company.local"});
+}
+
+TEST_CASE("a derived name that is not a DNS name is refused") {
+  PoolSpec spec = reference_spec();
+  spec.profile.san_patterns = {"{pool_host}-{server_host}-" + std::string(60, 'x') + ".x"};
+  CHECK_THROWS_AS(derive_plan(spec, spec.servers[0]), std::invalid_argument);
+  spec.profile.san_patterns = {"*.{pool_domain}"};
+  CHECK_THROWS_AS(derive_plan(spec, spec.servers[0]), std::invalid_argument);
+  spec.profile.allow_wildcards = true;
+  CHECK(names(derive_plan(spec, spec.servers[0])).back() == "*.company.local");
+}

@@ -1,1 +1,65 @@
 #include <doctest/doctest.h>
+
+#include <string>
+
+#include "poolcert/dns_name.hpp"
+
+using poolcert::check_dns_name;
+
+TEST_CASE("a good name is lower-cased and loses its trailing dot") {
+  auto c = check_dns_name("OCSPool.Company.Local.");
+  CHECK(c.ok());
+  CHECK(c.name == "ocspool.company.local");
+  CHECK_FALSE(c.wildcard);
+}
+
+TEST_CASE("single-label and digit names are host names") {
+  CHECK(check_dns_name("localhost").ok());
+  CHECK(check_dns_name("10gw.example").ok());
+  CHECK(check_dns_name("a-b.c").ok());
+}
+
+TEST_CASE("each kind of bad name is refused with its reason") {
+  CHECK(check_dns_name("").reason == "empty name");
+  CHECK(check_dns_name(".").reason == "empty name");
+  CHECK(check_dns_name("a..b").reason == "empty label");
+  CHECK(check_dns_name(".a.b").reason == "empty label");
+  CHECK(check_dns_name("a.b..").reason == "empty label");
+  CHECK(check_dns_name("-a.b").reason.find("hyphen") != std::string::npos);
+  CHECK(check_dns_name("a-.b").reason.find("hyphen") != std::string::npos);
+  CHECK(check_dns_name("a_b.c").reason.find("'_'") != std::string::npos);
+  CHECK(check_dns_name("a b.c").reason.find("' '") == std::string::npos);  // not printable as is
+  CHECK_FALSE(check_dns_name("a b.c").ok());
+  CHECK_FALSE(check_dns_name(std::string("a\0b.c", 5)).ok());
+  CHECK_FALSE(check_dns_name("caf\xc3\xa9.fr").ok());  // IDNs must come as A-labels
+}
+
+TEST_CASE("label and name lengths are bounded at 63 and 253") {
+  std::string label63(63, 'a');
+  CHECK(check_dns_name(label63 + ".com").ok());
+  CHECK(check_dns_name(label63 + "a.com").reason.find("at most 63") != std::string::npos);
+  std::string name253;
+  while (name253.size() < 253)
+    name253 += name253.empty() ? "a" : ".a";
+  REQUIRE(name253.size() == 253);
+  CHECK(check_dns_name(name253).ok());
+  CHECK(check_dns_name(name253 + ".").ok());  // the root dot does not count
+  CHECK(check_dns_name(name253 + "b").reason.find("at most 253") != std::string::npos);
+}
+
+TEST_CASE("wildcards only where allowed, and only as the whole leftmost label") {
+  CHECK_FALSE(check_dns_name("*.company.com").ok());
+  auto w = check_dns_name("*.Company.com", true);
+  CHECK(w.ok());
+  CHECK(w.wildcard);
+  CHECK(w.name == "*.company.com");
+  CHECK_FALSE(check_dns_name("a*.company.com", true).ok());
+  CHECK_FALSE(check_dns_name("a.*.company.com", true).ok());
+  CHECK_FALSE(check_dns_name("*.com", true).ok());
+  CHECK_FALSE(check_dns_name("*", true).ok());
+}
+
+TEST_CASE("names compare without regard to case") {
+  CHECK(poolcert::same_dns_name("SIP.company.com", "sip.Company.COM"));
+  CHECK_FALSE(poolcert::same_dns_name("sip.company.com", "sip.company.co"));
+}
