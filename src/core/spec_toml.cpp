@@ -317,13 +317,23 @@ void read_pool(const Reader& r, const Value& pool, PoolSpec& spec) {
   }
 }
 
-void check_key_allowed(const Reader& r, const Value& at, const std::string& field,
+// Refuses a key the profile does not allow, pointing at the value that makes it so: the type when
+// the profile allows no key of that type, else the size or curve; the table when neither is given.
+void check_key_allowed(const Reader& r, const Value& table, const std::string& prefix,
                        const PoolSpec& spec, const KeySpec& key) {
-  if (!profile_allows_key(spec.profile, key)) {
-    r.fail(at, field,
-           describe_key(key) + " is not allowed by profile " + spec.profile.name +
-               " (allowed: " + describe_allowed_keys(spec.profile) + ")");
-  }
+  if (profile_allows_key(spec.profile, key))
+    return;
+  const auto& rules = spec.profile.allowed_keys;
+  bool type_allowed = std::any_of(rules.begin(), rules.end(),
+                                  [&](const KeyRule& rule) { return rule.type == key.type; });
+  const char* member = !type_allowed ? "type" : key.type == KeyType::kRsa ? "bits" : "curve";
+  const Value* at = r.find(table, member);
+  if (at == nullptr)
+    at = r.find(table, member = "type");
+  std::string field = at != nullptr ? prefix + "." + member : prefix;
+  r.fail(at != nullptr ? *at : table, field,
+         describe_key(key) + " is not allowed by profile " + spec.profile.name +
+             " (allowed: " + describe_allowed_keys(spec.profile) + ")");
 }
 
 void read_server(const Reader& r, const Value& v, std::size_t index, PoolSpec& spec) {

@@ -137,7 +137,8 @@ TEST_CASE("errors name the file, line:column and field") {
   }
   SUBCASE("a key the profile does not allow") {
     SpecError e = spec_error(kHead + "[key]\ntype = \"ecdsa\"\ncurve = \"P-256\"\n" + kServers);
-    CHECK(e.field() == "key");
+    CHECK(e.field() == "key.type");  // the profile allows no ECDSA key at all
+    CHECK(e.line() == 6);
     CHECK(e.detail().find("not allowed by profile ocs2007-enterprise-frontend") !=
           std::string::npos);
   }
