@@ -12,9 +12,15 @@
 
 namespace poolcert::cli {
 
-// Runner is a parsed command ready to run; it returns the exit code (0 or 1). Errors it throws
-// are mapped to exit codes by main.cpp.
-using Runner = std::function<int()>;
+// Outcome is how a command ended; main.cpp alone turns it into an exit code.
+enum class Outcome {
+  kOk,        // everything done, every check passed
+  kFailed,    // a check or an operation failed
+  kBadInput,  // some input could not be read (the rest was still reported)
+};
+
+// Runner is a parsed command ready to run. Errors it throws are mapped to exit codes by main.cpp.
+using Runner = std::function<Outcome()>;
 
 // load_specs loads every spec named on the command line, in order. Throws SpecError/IoError.
 std::vector<PoolSpec> load_specs(const std::vector<std::string>& paths);

@@ -38,7 +38,7 @@ bool needs_passphrase(const std::vector<ServerJob>& jobs) {
   return false;
 }
 
-int run_csr(const CsrCliOptions& opt) {
+Outcome run_csr(const CsrCliOptions& opt) {
   std::vector<PoolSpec> specs = load_specs(opt.specs);
   PlanOptions plan_options;
   if (!opt.output_dir.empty())
@@ -76,7 +76,7 @@ int run_csr(const CsrCliOptions& opt) {
   }
   bool failed =
       std::any_of(results.begin(), results.end(), [](const ServerResult& r) { return !r.ok; });
-  return failed ? 1 : 0;
+  return failed ? Outcome::kFailed : Outcome::kOk;
 }
 
 }  // namespace

@@ -33,7 +33,7 @@ InspectedFile inspect_one(const std::string& path) {
   return out;
 }
 
-int run_inspect(const InspectCliOptions& opt) {
+Outcome run_inspect(const InspectCliOptions& opt) {
   std::vector<InspectedFile> files;
   for (const std::string& path : opt.files)
     files.push_back(inspect_one(path));
@@ -60,7 +60,7 @@ int run_inspect(const InspectCliOptions& opt) {
   // Unreadable input is bad input: exit 2, after showing what could be read.
   if (bad)
     throw UsageError("some files could not be read");
-  return 0;
+  return Outcome::kOk;
 }
 
 }  // namespace

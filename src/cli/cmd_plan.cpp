@@ -18,7 +18,7 @@ struct PlanCliOptions {
   bool json = false;
 };
 
-int run_plan(const PlanCliOptions& opt) {
+Outcome run_plan(const PlanCliOptions& opt) {
   std::vector<PoolSpec> specs = load_specs(opt.specs);
   PlanOptions plan_options;
   if (!opt.output_dir.empty())
@@ -31,7 +31,7 @@ int run_plan(const PlanCliOptions& opt) {
   } else {
     print_plan(std::cout, jobs);
   }
-  return 0;
+  return Outcome::kOk;
 }
 
 }  // namespace

@@ -11,5 +11,7 @@ namespace poolcert::cli {
 void setup_plan(CLI::App& app, Runner& runner);
 void setup_csr(CLI::App& app, Runner& runner);
 void setup_inspect(CLI::App& app, Runner& runner);
+void setup_verify(CLI::App& app, Runner& runner);
+void setup_pfx(CLI::App& app, Runner& runner);
 
 }  // namespace poolcert::cli

@@ -17,6 +17,18 @@ int exit_code_of(poolcert::ErrorKind kind) {
   return kind == poolcert::ErrorKind::kBadInput ? kExitBadInput : kExitFailed;
 }
 
+int exit_code_of(poolcert::cli::Outcome outcome) {
+  switch (outcome) {
+    case poolcert::cli::Outcome::kOk:
+      return kExitOk;
+    case poolcert::cli::Outcome::kFailed:
+      return kExitFailed;
+    case poolcert::cli::Outcome::kBadInput:
+      return kExitBadInput;
+  }
+  return kExitFailed;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -29,6 +41,8 @@ int main(int argc, char** argv) {
   poolcert::cli::setup_plan(app, runner);
   poolcert::cli::setup_csr(app, runner);
   poolcert::cli::setup_inspect(app, runner);
+  poolcert::cli::setup_verify(app, runner);
+  poolcert::cli::setup_pfx(app, runner);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version
@@ -39,7 +53,7 @@ int main(int argc, char** argv) {
     return kExitBadInput;
   }
   try {
-    return runner ? runner() : kExitBadInput;
+    return runner ? exit_code_of(runner()) : kExitBadInput;
   } catch (const poolcert::Error& e) {
     std::cerr << "poolcert: error: " << e.what() << "\n";
     return exit_code_of(e.kind());

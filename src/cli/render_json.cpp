@@ -128,4 +128,52 @@ json inspect_json(const std::vector<InspectedFile>& files) {
   return {{"files", out}};
 }
 
+json verify_json(const VerifyReport& report, const CertificateInputs& inputs) {
+  json servers = json::array();
+  for (const ServerReport& s : report.servers) {
+    json checks = json::array();
+    for (const CheckResult& c : s.checks) {
+      checks.push_back({{"id", c.id},
+                        {"status", check_status_name(c.status)},
+                        {"message", c.message},
+                        {"expected", c.expected},
+                        {"found", c.found}});
+    }
+    servers.push_back({{"server", s.server},
+                       {"cert", s.cert.empty() ? json(nullptr) : json(s.cert.string())},
+                       {"checks", checks}});
+  }
+  json unmatched = json::array();
+  for (const UnmatchedCertificate& u : report.unmatched) {
+    unmatched.push_back(
+        {{"cert", u.cert.string()}, {"subject", u.subject}, {"message", u.message}});
+  }
+  json errors = json::array();
+  for (const auto& [file, message] : inputs.errors) {
+    errors.push_back({{"file", file.string()}, {"message", message}});
+  }
+  json ignored = json::array();
+  for (const auto& file : inputs.ignored)
+    ignored.push_back(file.string());
+  return {{"servers", servers},
+          {"unmatched", unmatched},
+          {"errors", errors},
+          {"ignored", ignored},
+          {"summary",
+           {{"pass", report.count(CheckStatus::kPass)},
+            {"warn", report.count(CheckStatus::kWarn)},
+            {"fail", report.count(CheckStatus::kFail)}}}};
+}
+
+json pfx_json(const std::filesystem::path& pfx, const std::string& server,
+              const std::string& friendly_name, std::size_t chain_length,
+              const std::string& encryption, bool forced) {
+  return {{"pfx", pfx.string()},
+          {"server", server},
+          {"friendly_name", friendly_name},
+          {"chain_certificates", chain_length},
+          {"encryption", encryption},
+          {"forced", forced}};
+}
+
 }  // namespace poolcert::cli

@@ -9,6 +9,7 @@
 
 #include "poolcert/csr_batch.hpp"
 #include "poolcert/inspect.hpp"
+#include "poolcert/verify.hpp"
 
 namespace poolcert::cli {
 
@@ -24,5 +25,9 @@ nlohmann::json plan_json(const std::vector<ServerJob>& jobs);
 nlohmann::json csr_json(const std::vector<ServerJob>& jobs,
                         const std::vector<ServerResult>& results);
 nlohmann::json inspect_json(const std::vector<InspectedFile>& files);
+nlohmann::json verify_json(const VerifyReport& report, const CertificateInputs& inputs);
+nlohmann::json pfx_json(const std::filesystem::path& pfx, const std::string& server,
+                        const std::string& friendly_name, std::size_t chain_length,
+                        const std::string& encryption, bool forced);
 
 }  // namespace poolcert::cli

@@ -151,4 +151,31 @@ void print_inspect(std::ostream& out, const InspectedFile& file) {
   }
 }
 
+void print_verify(std::ostream& out, const VerifyReport& report, bool colour) {
+  for (std::size_t i = 0; i < report.servers.size(); ++i) {
+    const ServerReport& s = report.servers[i];
+    if (i > 0)
+      out << "\n";
+    out << s.server << "  " << (s.cert.empty() ? "(no certificate)" : s.cert.string()) << "\n";
+    Table table({"CHECK", "STATUS", "DETAIL"}, colour);
+    for (const CheckResult& c : s.checks) {
+      Table::Colour paint = c.status == CheckStatus::kPass   ? Table::Colour::kGreen
+                            : c.status == CheckStatus::kWarn ? Table::Colour::kYellow
+                                                             : Table::Colour::kRed;
+      table.add_row({c.id, check_status_name(c.status), c.message}, {Table::Colour::kNone, paint});
+    }
+    table.print(out);
+  }
+  for (const UnmatchedCertificate& u : report.unmatched) {
+    out << "\n" << u.cert.string() << " (" << u.subject << "): " << u.message << "\n";
+  }
+  out << "\n"
+      << report.count(CheckStatus::kPass) << " passed, " << report.count(CheckStatus::kWarn)
+      << " warnings, " << report.count(CheckStatus::kFail) << " failed"
+      << (report.unmatched.empty()
+              ? ""
+              : ", " + std::to_string(report.unmatched.size()) + " unmatched certificate(s)")
+      << "\n";
+}
+
 }  // namespace poolcert::cli

@@ -1,0 +1,163 @@
+// poolcert pfx SPEC --server FQDN --cert FILE: the server's key, leaf and chain as a PKCS#12 for
+// Windows, only after verify passes.
+#include <openssl/crypto.h>
+
+#include <iostream>
+#include <memory>
+
+#include "commands.hpp"
+#include "poolcert/error.hpp"
+#include "poolcert/file_io.hpp"
+#include "poolcert/inspect.hpp"
+#include "poolcert/key.hpp"
+#include "poolcert/pkcs12.hpp"
+#include "poolcert/verify.hpp"
+#include "render_json.hpp"
+#include "render_text.hpp"
+
+namespace poolcert::cli {
+namespace {
+
+struct PfxCliOptions {
+  std::string spec;
+  std::string server;
+  std::string cert;
+  std::string chain;
+  std::string key_dir;
+  std::string ca_bundle;
+  std::string output;
+  PassphraseSource passphrase;
+  bool legacy = false;
+  bool force = false;
+  bool json = false;
+};
+
+// Orders the chain from the leaf's issuer upward; certificates not on the path are left out.
+std::vector<X509*> chain_for(X509* leaf, const std::vector<InputCertificate>& certs) {
+  std::vector<X509*> chain;
+  X509* cur = leaf;
+  while (X509_check_issued(cur, cur) != X509_V_OK && chain.size() < certs.size()) {
+    X509* next = nullptr;
+    for (const InputCertificate& c : certs) {
+      if (c.cert.get() != cur && c.cert.get() != leaf &&
+          X509_check_issued(c.cert.get(), cur) == X509_V_OK) {
+        next = c.cert.get();
+        break;
+      }
+    }
+    if (next == nullptr)
+      break;
+    chain.push_back(next);
+    cur = next;
+  }
+  return chain;
+}
+
+Outcome run_pfx(const PfxCliOptions& opt) {
+  PoolSpec spec = load_specs({opt.spec}).front();
+  std::string server = normalise_server_names({opt.server}).front();
+  std::filesystem::path key_dir =
+      opt.key_dir.empty() ? spec.output_dir : std::filesystem::path(opt.key_dir);
+  std::filesystem::path out =
+      opt.output.empty() ? key_dir / (server + ".pfx") : std::filesystem::path(opt.output);
+  std::error_code ec;
+  if (std::filesystem::exists(std::filesystem::symlink_status(out, ec))) {
+    throw UsageError(out.string() +
+                     ": already exists; poolcert never overwrites it (remove it "
+                     "or give another -o)");
+  }
+  std::optional<std::string> passphrase = read_passphrase(opt.passphrase, "PFX passphrase: ", true);
+  if (!passphrase)
+    throw UsageError("give the PFX passphrase with --passphrase-file or --passphrase-env");
+
+  std::vector<std::filesystem::path> files = {opt.cert};
+  if (!opt.chain.empty())
+    files.emplace_back(opt.chain);
+  CertificateInputs inputs = read_certificate_files(files);
+  VerifyOptions options;
+  options.key_dir = key_dir;
+  if (!opt.ca_bundle.empty())
+    options.ca_bundle = opt.ca_bundle;
+  options.at = std::time(nullptr);
+  options.servers = {server};
+  VerifyReport report = verify(spec, inputs.certs, options);
+
+  std::filesystem::path key_path = key_dir / (server + ".key");
+  ossl::UniquePtr<EVP_PKEY> key = read_private_key(key_path, passphrase);
+  std::string key_spki = spki_sha256(key.get());
+  X509* leaf = nullptr;
+  for (const InputCertificate& c : inputs.certs) {
+    if (spki_sha256(X509_get0_pubkey(c.cert.get())) == key_spki)
+      leaf = c.cert.get();
+  }
+  if (leaf == nullptr) {
+    std::cerr << "poolcert: error: no certificate in " << opt.cert << " is for the key "
+              << key_path.string() << ": a PFX of them would be useless\n";
+    return Outcome::kFailed;
+  }
+  if (report.failed() && !opt.force) {
+    for (const ServerReport& s : report.servers) {
+      for (const CheckResult& c : s.checks) {
+        if (c.status == CheckStatus::kFail) {
+          std::cerr << "poolcert: error: " << c.id << ": " << c.message << "\n";
+        }
+      }
+    }
+    std::cerr << "poolcert: error: not writing " << out.string()
+              << ": the certificate fails verify (--force writes it anyway)\n";
+    return Outcome::kFailed;
+  }
+  Pkcs12Options p12;
+  p12.friendly_name =
+      derive_plan(spec, *std::find_if(spec.servers.begin(), spec.servers.end(),
+                                      [&](const ServerSpec& s) { return s.fqdn == server; }))
+          .common_name;
+  p12.legacy = opt.legacy;
+  std::vector<X509*> chain = chain_for(leaf, inputs.certs);
+  std::string der = build_pkcs12(key.get(), leaf, chain, *passphrase, p12);
+  OPENSSL_cleanse(passphrase->data(), passphrase->size());
+  try {
+    write_file_atomic(out, der, 0600, Existing::kKeep);
+  } catch (const FileExistsError& e) {
+    throw UsageError(std::string(e.what()) + "; poolcert never overwrites it");
+  }
+  const char* how = opt.legacy ? "3DES, SHA-1 MAC" : "AES-256-CBC, SHA-256 MAC";
+  if (opt.json) {
+    std::cout
+        << pfx_json(out, server, p12.friendly_name, chain.size(), how, report.failed()).dump(2)
+        << "\n";
+  } else {
+    std::cout << "wrote " << out.string() << ": key, certificate and " << chain.size()
+              << " chain certificate(s), friendly name " << p12.friendly_name << " (" << how << ")"
+              << (report.failed() ? ", despite failing checks (--force)" : "") << "\n";
+  }
+  return Outcome::kOk;
+}
+
+}  // namespace
+
+void setup_pfx(CLI::App& app, Runner& runner) {
+  auto opt = std::make_shared<PfxCliOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "pfx", "Bundle a server's key, certificate and chain as a PKCS#12 (.pfx) after verify");
+  cmd->add_option("SPEC", opt->spec, "pool spec (TOML)")->required();
+  cmd->add_option("--server", opt->server, "the server whose certificate this is")
+      ->required()
+      ->type_name("FQDN");
+  cmd->add_option("--cert", opt->cert, "the issued certificate (PEM, DER or PKCS#7)")
+      ->required()
+      ->type_name("FILE");
+  cmd->add_option("--chain", opt->chain, "intermediates (PEM, DER or PKCS#7)")->type_name("FILE");
+  cmd->add_option("--key-dir", opt->key_dir,
+                  "where the key is (default: the spec's output folder)");
+  cmd->add_option("--ca-bundle", opt->ca_bundle, "trust anchors for verify")->type_name("FILE");
+  cmd->add_option("-o,--output", opt->output,
+                  "the .pfx to write (default: <key-dir>/<server>.pfx)");
+  add_passphrase_options(*cmd, opt->passphrase);
+  cmd->add_flag("--legacy", opt->legacy, "3DES and a SHA-1 MAC, for older Windows Server imports");
+  cmd->add_flag("--force", opt->force, "write the PFX even when verify finds failures");
+  cmd->add_flag("--json", opt->json, "machine-readable result on stdout");
+  cmd->callback([opt, &runner] { runner = [opt] { return run_pfx(*opt); }; });
+}
+
+}  // namespace poolcert::cli

@@ -1,0 +1,89 @@
+// poolcert verify SPEC (--cert FILE... | --cert-dir DIR): check what the CA returned, before
+// anything is installed.
+#include <ctime>
+#include <iostream>
+#include <memory>
+
+#include "commands.hpp"
+#include "poolcert/error.hpp"
+#include "poolcert/verify.hpp"
+#include "render_json.hpp"
+#include "render_text.hpp"
+
+namespace poolcert::cli {
+namespace {
+
+struct VerifyCliOptions {
+  std::string spec;
+  std::vector<std::string> certs;
+  std::string cert_dir;
+  std::string key_dir;
+  std::string ca_bundle;
+  int min_days = 30;
+  std::string at;
+  bool strict = false;
+  std::vector<std::string> servers;
+  bool json = false;
+};
+
+Outcome run_verify(const VerifyCliOptions& opt) {
+  if (opt.certs.empty() == opt.cert_dir.empty()) {
+    throw UsageError("give the certificates with --cert FILE... or --cert-dir DIR (one of them)");
+  }
+  PoolSpec spec = load_specs({opt.spec}).front();
+  VerifyOptions options;
+  options.key_dir = opt.key_dir.empty() ? spec.output_dir : std::filesystem::path(opt.key_dir);
+  if (!opt.ca_bundle.empty())
+    options.ca_bundle = opt.ca_bundle;
+  options.min_days = opt.min_days;
+  options.at = opt.at.empty() ? std::time(nullptr) : parse_time(opt.at);
+  options.strict = opt.strict;
+  options.servers = normalise_server_names(opt.servers);
+
+  CertificateInputs inputs = opt.cert_dir.empty()
+                                 ? read_certificate_files({opt.certs.begin(), opt.certs.end()})
+                                 : read_certificate_dir(opt.cert_dir);
+  for (const auto& [file, message] : inputs.errors) {
+    std::cerr << "poolcert: error: " << message << "\n";
+  }
+  if (inputs.certs.empty() && inputs.errors.empty()) {
+    throw UsageError(opt.cert_dir + ": no certificate files (.cer .crt .pem .der .p7b .p7c)");
+  }
+  VerifyReport report = verify(spec, inputs.certs, options);
+  if (opt.json) {
+    std::cout << verify_json(report, inputs).dump(2) << "\n";
+  } else {
+    print_verify(std::cout, report, use_colour());
+  }
+  if (!inputs.errors.empty())
+    return Outcome::kBadInput;  // outweighs any check result
+  return report.failed() ? Outcome::kFailed : Outcome::kOk;
+}
+
+}  // namespace
+
+void setup_verify(CLI::App& app, Runner& runner) {
+  auto opt = std::make_shared<VerifyCliOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "verify", "Check issued certificates against the spec before they are installed");
+  cmd->add_option("SPEC", opt->spec, "pool spec (TOML)")->required();
+  auto* cert = cmd->add_option("--cert", opt->certs, "certificate file: PEM, DER or PKCS#7")
+                   ->type_name("FILE");
+  cmd->add_option("--cert-dir", opt->cert_dir, "every certificate file in a folder")
+      ->type_name("DIR")
+      ->excludes(cert);
+  cmd->add_option("--key-dir", opt->key_dir,
+                  "where the servers' keys/CSRs are (default: the "
+                  "spec's output folder)");
+  cmd->add_option("--ca-bundle", opt->ca_bundle, "trust anchors (default: the system store)")
+      ->type_name("FILE");
+  cmd->add_option("--min-days", opt->min_days, "fail with fewer days of validity left")
+      ->check(CLI::Range(0, 36500));
+  cmd->add_option("--at", opt->at, "check at this time instead of now (2026-11-25T10:00:00Z)");
+  cmd->add_flag("--strict", opt->strict, "names beyond the spec's fail instead of warning");
+  cmd->add_option("--server", opt->servers, "only this server (repeatable)")->type_name("FQDN");
+  cmd->add_flag("--json", opt->json, "machine-readable report on stdout");
+  cmd->callback([opt, &runner] { runner = [opt] { return run_verify(*opt); }; });
+}
+
+}  // namespace poolcert::cli

@@ -1,0 +1,245 @@
+// verify(): pairs each leaf of the input with its server, then runs the checks on it.
+#include "poolcert/verify.hpp"
+
+#include <algorithm>
+#include <map>
+#include <regex>
+
+#include "poolcert/dns_name.hpp"
+#include "poolcert/error.hpp"
+#include "poolcert/inspect.hpp"
+#include "poolcert/key.hpp"
+#include "poolcert/x509_load.hpp"
+
+namespace poolcert {
+namespace fs = std::filesystem;
+namespace {
+
+// A server's public key fingerprint from its key (unencrypted) or, failing that, its CSR.
+std::optional<std::string> server_spki(const fs::path& key_dir, const std::string& fqdn) {
+  std::error_code ec;
+  fs::path key = key_dir / (fqdn + ".key");
+  if (fs::is_regular_file(key, ec) && !file_is_encrypted_key(key)) {
+    return spki_sha256(read_private_key(key, std::nullopt).get());
+  }
+  fs::path csr = key_dir / (fqdn + ".csr");
+  if (fs::is_regular_file(csr, ec)) {
+    X509Objects objects = load_x509_objects(csr);
+    if (objects.requests.empty())
+      throw BadFileError(csr, "holds no certificate request");
+    EVP_PKEY* pub = X509_REQ_get0_pubkey(objects.requests.front().get());
+    if (pub == nullptr)
+      throw BadFileError(csr, "the request's public key cannot be read");
+    return spki_sha256(pub);
+  }
+  return std::nullopt;
+}
+
+// Certificates that are chain material rather than leaves: CAs and self-signed roots.
+bool is_chain_material(X509* cert) {
+  return X509_check_ca(cert) != 0 || X509_check_issued(cert, cert) == X509_V_OK;
+}
+
+struct Candidate {
+  const InputCertificate* input;
+  std::string spki;
+  std::vector<std::string> dns_sans;
+  bool chain_material;
+  bool used = false;
+};
+
+}  // namespace
+
+const char* check_status_name(CheckStatus status) noexcept {
+  switch (status) {
+    case CheckStatus::kPass:
+      return "pass";
+    case CheckStatus::kWarn:
+      return "warn";
+    case CheckStatus::kFail:
+      return "fail";
+  }
+  return "?";
+}
+
+int VerifyReport::count(CheckStatus status) const {
+  int n = 0;
+  for (const ServerReport& s : servers) {
+    n += static_cast<int>(std::count_if(s.checks.begin(), s.checks.end(),
+                                        [&](const CheckResult& c) { return c.status == status; }));
+  }
+  return n;
+}
+
+bool VerifyReport::failed() const {
+  return count(CheckStatus::kFail) > 0 || !unmatched.empty();
+}
+
+VerifyReport verify(const PoolSpec& spec, const std::vector<InputCertificate>& input,
+                    const VerifyOptions& options) {
+  for (const std::string& name : options.servers) {
+    bool known = std::any_of(spec.servers.begin(), spec.servers.end(),
+                             [&](const ServerSpec& s) { return s.fqdn == name; });
+    if (!known)
+      throw UsageError("--server " + name + ": no such server in " + spec.file.string());
+  }
+  ossl::UniquePtr<X509_STORE> trust = load_trust_store(options.ca_bundle);
+
+  std::vector<Candidate> candidates;
+  std::vector<X509*> supplied;
+  for (const InputCertificate& in : input) {
+    X509Facts f = certificate_facts(in.cert.get());
+    candidates.push_back({&in, f.spki_sha256, f.dns_sans, is_chain_material(in.cert.get())});
+    supplied.push_back(in.cert.get());
+  }
+
+  // Pair every server of the spec (not only those asked for), so that another server's
+  // certificate is not reported as belonging to nobody.
+  std::vector<CertificatePlan> plans;
+  std::vector<std::optional<std::string>> spkis;
+  std::vector<Candidate*> paired(spec.servers.size(), nullptr);
+  for (const ServerSpec& server : spec.servers) {
+    plans.push_back(derive_plan(spec, server));
+    spkis.push_back(server_spki(options.key_dir, server.fqdn));
+  }
+  for (std::size_t s = 0; s < spec.servers.size(); ++s) {  // by public key first
+    for (Candidate& c : candidates) {
+      if (!c.used && spkis[s] && c.spki == *spkis[s]) {
+        c.used = true;
+        paired[s] = &c;
+        break;
+      }
+    }
+  }
+  for (std::size_t s = 0; s < spec.servers.size(); ++s) {  // then by the server's own name
+    if (paired[s] != nullptr)
+      continue;
+    for (Candidate& c : candidates) {
+      bool named = std::any_of(c.dns_sans.begin(), c.dns_sans.end(), [&](const std::string& n) {
+        return same_dns_name(n, spec.servers[s].fqdn);
+      });
+      if (!c.used && !c.chain_material && named) {
+        c.used = true;
+        paired[s] = &c;
+        break;
+      }
+    }
+  }
+
+  VerifyReport report;
+  for (std::size_t s = 0; s < spec.servers.size(); ++s) {
+    const std::string& fqdn = spec.servers[s].fqdn;
+    if (!options.servers.empty() &&
+        std::find(options.servers.begin(), options.servers.end(), fqdn) == options.servers.end()) {
+      continue;
+    }
+    ServerReport sr;
+    sr.server = fqdn;
+    if (paired[s] == nullptr) {
+      sr.checks.push_back({"cert.present", CheckStatus::kFail,
+                           "no certificate for " + fqdn +
+                               " in the input (none has its key or its name in the SANs)",
+                           "a certificate for " + fqdn, "none"});
+    } else {
+      sr.cert = paired[s]->input->file;
+      CertificateChecks in;
+      in.spec = &spec;
+      in.plan = &plans[s];
+      in.leaf = paired[s]->input->cert.get();
+      in.supplied = supplied;
+      in.trust = trust.get();
+      in.server_spki = spkis[s];
+      in.options = &options;
+      sr.checks = run_checks(in);
+    }
+    report.servers.push_back(std::move(sr));
+  }
+  for (const Candidate& c : candidates) {
+    if (c.used || c.chain_material)
+      continue;
+    report.unmatched.push_back(
+        {c.input->file, join_name(certificate_facts(c.input->cert.get()).subject),
+         "matches no server of " + spec.file.string() + " (neither a server's key nor its name)"});
+  }
+  return report;
+}
+
+std::time_t parse_time(const std::string& text) {
+  static const std::regex kEpoch(R"(@(\d{1,12}))");
+  static const std::regex kDate(
+      R"((\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?Z?)?)");
+  std::smatch m;
+  if (std::regex_match(text, m, kEpoch))
+    return static_cast<std::time_t>(std::stoll(m[1].str()));
+  if (!std::regex_match(text, m, kDate)) {
+    throw UsageError("--at '" + text + "': expected 2026-11-25T10:00:00Z, 2026-11-25 or @SECONDS");
+  }
+  std::tm tm{};
+  tm.tm_year = std::stoi(m[1].str()) - 1900;
+  tm.tm_mon = std::stoi(m[2].str()) - 1;
+  tm.tm_mday = std::stoi(m[3].str());
+  tm.tm_hour = m[4].matched ? std::stoi(m[4].str()) : 0;
+  tm.tm_min = m[5].matched ? std::stoi(m[5].str()) : 0;
+  tm.tm_sec = m[6].matched ? std::stoi(m[6].str()) : 0;
+  if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+      tm.tm_sec > 60) {
+    throw UsageError("--at '" + text + "': not a valid date and time");
+  }
+  return ::timegm(&tm);
+}
+
+}  // namespace poolcert
+
+namespace poolcert {
+namespace {
+
+void add_file(CertificateInputs& out, const fs::path& file) {
+  X509Objects objects = load_x509_objects(file);
+  if (objects.certificates.empty()) {
+    throw BadFileError(file, objects.requests.empty()
+                                 ? "holds no certificate"
+                                 : "is a certificate request, not a certificate");
+  }
+  for (auto& cert : objects.certificates)
+    out.certs.push_back({file, std::move(cert)});
+}
+
+}  // namespace
+
+CertificateInputs read_certificate_files(const std::vector<fs::path>& files) {
+  CertificateInputs out;
+  for (const fs::path& file : files)
+    add_file(out, file);
+  return out;
+}
+
+CertificateInputs read_certificate_dir(const fs::path& dir) {
+  static const std::vector<std::string> kCertificateExtensions = {".cer", ".crt", ".pem",
+                                                                  ".der", ".p7b", ".p7c"};
+  std::error_code ec;
+  std::vector<fs::path> files;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->is_regular_file(ec))
+      files.push_back(it->path());
+  }
+  if (ec)
+    throw IoError(ErrorKind::kBadInput, dir, "read folder", ec.value());
+  std::sort(files.begin(), files.end());
+  CertificateInputs out;
+  for (const fs::path& file : files) {
+    std::string ext = to_lower_ascii(file.extension().string());
+    if (std::find(kCertificateExtensions.begin(), kCertificateExtensions.end(), ext) ==
+        kCertificateExtensions.end()) {
+      out.ignored.push_back(file);
+      continue;
+    }
+    try {
+      add_file(out, file);
+    } catch (const Error& e) {
+      out.errors.emplace_back(file, e.what());
+    }
+  }
+  return out;
+}
+
+}  // namespace poolcert
