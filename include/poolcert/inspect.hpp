@@ -42,6 +42,9 @@ X509Facts certificate_facts(X509* cert);
 // request_facts describes a request, including whether its self-signature verifies.
 X509Facts request_facts(X509_REQ* req);
 
+// subject_text renders a certificate's subject as join_name does, without decoding the rest.
+std::string subject_text(const X509* cert);
+
 // format_utc renders a time as 2026-11-25T10:15:00Z.
 std::string format_utc(std::time_t t);
 

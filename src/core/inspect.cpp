@@ -186,6 +186,10 @@ X509Facts request_facts(X509_REQ* req) {
   return f;
 }
 
+std::string subject_text(const X509* cert) {
+  return join_name(name_entries(X509_get_subject_name(cert)));
+}
+
 std::string format_utc(std::time_t t) {
   std::tm tm{};
   ::gmtime_r(&t, &tm);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <map>
 #include <regex>
+#include <unordered_map>
 
 #include "poolcert/dns_name.hpp"
 #include "poolcert/error.hpp"
@@ -85,13 +86,20 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<InputCertificate>& i
   }
   ossl::UniquePtr<X509_STORE> trust = load_trust_store(options.ca_bundle);
 
+  // Chain material (CAs, roots) is what chain building may use; other leaves are not, which also
+  // keeps a batch of thousands of certificates linear.
   std::vector<Candidate> candidates;
-  std::vector<X509*> supplied;
+  std::vector<X509*> chain_material;
   for (const InputCertificate& in : input) {
     X509Facts f = certificate_facts(in.cert.get());
-    candidates.push_back({&in, f.spki_sha256, f.dns_sans, is_chain_material(in.cert.get())});
-    supplied.push_back(in.cert.get());
+    bool ca = is_chain_material(in.cert.get());
+    candidates.push_back({&in, f.spki_sha256, f.dns_sans, ca});
+    if (ca)
+      chain_material.push_back(in.cert.get());
   }
+  std::unordered_multimap<std::string, Candidate*> by_spki;
+  for (Candidate& c : candidates)
+    by_spki.emplace(c.spki, &c);
 
   // Pair every server of the spec (not only those asked for), so that another server's
   // certificate is not reported as belonging to nobody.
@@ -103,24 +111,32 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<InputCertificate>& i
     spkis.push_back(server_spki(options.key_dir, server.fqdn));
   }
   for (std::size_t s = 0; s < spec.servers.size(); ++s) {  // by public key first
-    for (Candidate& c : candidates) {
-      if (!c.used && spkis[s] && c.spki == *spkis[s]) {
-        c.used = true;
-        paired[s] = &c;
+    if (!spkis[s])
+      continue;
+    auto [begin, end] = by_spki.equal_range(*spkis[s]);
+    for (auto it = begin; it != end; ++it) {
+      if (!it->second->used) {
+        it->second->used = true;
+        paired[s] = it->second;
         break;
       }
     }
   }
+  std::unordered_multimap<std::string, Candidate*> by_name;  // leaves only, by each DNS SAN
+  for (Candidate& c : candidates) {
+    if (c.chain_material)
+      continue;
+    for (const std::string& name : c.dns_sans)
+      by_name.emplace(to_lower_ascii(name), &c);
+  }
   for (std::size_t s = 0; s < spec.servers.size(); ++s) {  // then by the server's own name
     if (paired[s] != nullptr)
       continue;
-    for (Candidate& c : candidates) {
-      bool named = std::any_of(c.dns_sans.begin(), c.dns_sans.end(), [&](const std::string& n) {
-        return same_dns_name(n, spec.servers[s].fqdn);
-      });
-      if (!c.used && !c.chain_material && named) {
-        c.used = true;
-        paired[s] = &c;
+    auto [begin, end] = by_name.equal_range(spec.servers[s].fqdn);
+    for (auto it = begin; it != end; ++it) {
+      if (!it->second->used) {
+        it->second->used = true;
+        paired[s] = it->second;
         break;
       }
     }
@@ -146,7 +162,8 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<InputCertificate>& i
       in.spec = &spec;
       in.plan = &plans[s];
       in.leaf = paired[s]->input->cert.get();
-      in.supplied = supplied;
+      in.supplied = chain_material;
+      in.supplied.push_back(in.leaf);
       in.trust = trust.get();
       in.server_spki = spkis[s];
       in.options = &options;

@@ -14,9 +14,9 @@ namespace {
 
 constexpr int kMaxChainDepth = 16;
 
-std::string subject_of(X509* cert) {
-  return certificate_facts(cert).subject.empty() ? "(empty subject)"
-                                                 : join_name(certificate_facts(cert).subject);
+std::string subject_of(const X509* cert) {
+  std::string text = subject_text(cert);
+  return text.empty() ? "(empty subject)" : text;
 }
 
 bool self_signed(X509* cert) {
