@@ -67,10 +67,12 @@ struct UnmatchedCertificate {
 };
 
 // VerifyReport is everything verify found. failed() is true when any check failed or a
-// certificate matched no server.
+// certificate matched no server. `superseded` lists further certificates for a server that has a
+// better one in the input (a renewal with the same key): reported, not failed.
 struct VerifyReport {
   std::vector<ServerReport> servers;
   std::vector<UnmatchedCertificate> unmatched;
+  std::vector<UnmatchedCertificate> superseded;
   int count(CheckStatus status) const;
   bool failed() const;
 };

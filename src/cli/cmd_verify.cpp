@@ -33,6 +33,11 @@ Outcome run_verify(const VerifyCliOptions& opt) {
   PoolSpec spec = load_specs({opt.spec}).front();
   VerifyOptions options;
   options.key_dir = opt.key_dir.empty() ? spec.output_dir : std::filesystem::path(opt.key_dir);
+  std::error_code ec;
+  if (!opt.key_dir.empty() && !std::filesystem::is_directory(options.key_dir, ec)) {
+    // A typo must not quietly turn key.match into "could not be checked".
+    throw UsageError("--key-dir " + opt.key_dir + ": no such folder");
+  }
   if (!opt.ca_bundle.empty())
     options.ca_bundle = opt.ca_bundle;
   options.min_days = opt.min_days;

@@ -148,6 +148,11 @@ json verify_json(const VerifyReport& report, const CertificateInputs& inputs) {
     unmatched.push_back(
         {{"cert", u.cert.string()}, {"subject", u.subject}, {"message", u.message}});
   }
+  json superseded = json::array();
+  for (const UnmatchedCertificate& u : report.superseded) {
+    superseded.push_back(
+        {{"cert", u.cert.string()}, {"subject", u.subject}, {"message", u.message}});
+  }
   json errors = json::array();
   for (const auto& [file, message] : inputs.errors) {
     errors.push_back({{"file", file.string()}, {"message", message}});
@@ -157,6 +162,7 @@ json verify_json(const VerifyReport& report, const CertificateInputs& inputs) {
     ignored.push_back(file.string());
   return {{"servers", servers},
           {"unmatched", unmatched},
+          {"superseded", superseded},
           {"errors", errors},
           {"ignored", ignored},
           {"summary",

@@ -169,9 +169,14 @@ void print_verify(std::ostream& out, const VerifyReport& report, bool colour) {
   for (const UnmatchedCertificate& u : report.unmatched) {
     out << "\n" << u.cert.string() << " (" << u.subject << "): " << u.message << "\n";
   }
+  for (const UnmatchedCertificate& u : report.superseded) {
+    out << "\n" << u.cert.string() << " (" << u.subject << "): " << u.message << "\n";
+  }
+  int warnings = report.count(CheckStatus::kWarn);
   out << "\n"
-      << report.count(CheckStatus::kPass) << " passed, " << report.count(CheckStatus::kWarn)
-      << " warnings, " << report.count(CheckStatus::kFail) << " failed"
+      << report.count(CheckStatus::kPass) << " passed, " << warnings
+      << (warnings == 1 ? " warning, " : " warnings, ") << report.count(CheckStatus::kFail)
+      << " failed"
       << (report.unmatched.empty()
               ? ""
               : ", " + std::to_string(report.unmatched.size()) + " unmatched certificate(s)")

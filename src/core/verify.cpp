@@ -46,8 +46,23 @@ struct Candidate {
   std::string spki;
   std::vector<std::string> dns_sans;
   bool chain_material;
+  std::optional<std::time_t> not_before;
+  std::optional<std::time_t> not_after;
   bool used = false;
 };
+
+// Of several certificates for one server, the one to check: valid at `at` first, then the one
+// that lasts longest, then the newest.
+bool better(const Candidate& a, const Candidate& b, std::time_t at) {
+  auto valid = [at](const Candidate& c) {
+    return c.not_before && c.not_after && *c.not_before <= at && at <= *c.not_after;
+  };
+  if (valid(a) != valid(b))
+    return valid(a);
+  if (a.not_after != b.not_after)
+    return a.not_after > b.not_after;
+  return a.not_before > b.not_before;
+}
 
 }  // namespace
 
@@ -91,58 +106,70 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<InputCertificate>& i
   std::vector<Candidate> candidates;
   std::vector<X509*> chain_material;
   for (const InputCertificate& in : input) {
+    // The same certificate twice (a .cer and the .p7b that carries it) is one certificate.
+    bool seen = std::any_of(candidates.begin(), candidates.end(), [&](const Candidate& c) {
+      return X509_cmp(c.input->cert.get(), in.cert.get()) == 0;
+    });
+    if (seen)
+      continue;
     X509Facts f = certificate_facts(in.cert.get());
     bool ca = is_chain_material(in.cert.get());
-    candidates.push_back({&in, f.spki_sha256, f.dns_sans, ca});
+    candidates.push_back({&in, f.spki_sha256, f.dns_sans, ca, f.not_before, f.not_after});
     if (ca)
       chain_material.push_back(in.cert.get());
   }
   std::unordered_multimap<std::string, Candidate*> by_spki;
-  for (Candidate& c : candidates)
-    by_spki.emplace(c.spki, &c);
-
-  // Pair every server of the spec (not only those asked for), so that another server's
-  // certificate is not reported as belonging to nobody.
-  std::vector<CertificatePlan> plans;
-  std::vector<std::optional<std::string>> spkis;
-  std::vector<Candidate*> paired(spec.servers.size(), nullptr);
-  for (const ServerSpec& server : spec.servers) {
-    plans.push_back(derive_plan(spec, server));
-    spkis.push_back(server_spki(options.key_dir, server.fqdn));
-  }
-  for (std::size_t s = 0; s < spec.servers.size(); ++s) {  // by public key first
-    if (!spkis[s])
-      continue;
-    auto [begin, end] = by_spki.equal_range(*spkis[s]);
-    for (auto it = begin; it != end; ++it) {
-      if (!it->second->used) {
-        it->second->used = true;
-        paired[s] = it->second;
-        break;
-      }
-    }
-  }
   std::unordered_multimap<std::string, Candidate*> by_name;  // leaves only, by each DNS SAN
   for (Candidate& c : candidates) {
+    by_spki.emplace(c.spki, &c);
     if (c.chain_material)
       continue;
     for (const std::string& name : c.dns_sans)
       by_name.emplace(to_lower_ascii(name), &c);
   }
-  for (std::size_t s = 0; s < spec.servers.size(); ++s) {  // then by the server's own name
-    if (paired[s] != nullptr)
-      continue;
-    auto [begin, end] = by_name.equal_range(spec.servers[s].fqdn);
+
+  // Pair every server of the spec (not only those asked for), so that another server's
+  // certificate is not reported as belonging to nobody: by public key first, then by name.
+  std::vector<CertificatePlan> plans;
+  std::vector<std::optional<std::string>> spkis;
+  for (const ServerSpec& server : spec.servers) {
+    plans.push_back(derive_plan(spec, server));
+    spkis.push_back(server_spki(options.key_dir, server.fqdn));
+  }
+  VerifyReport report;
+  std::vector<Candidate*> paired(spec.servers.size(), nullptr);
+  auto pair = [&](std::size_t s, const std::unordered_multimap<std::string, Candidate*>& index,
+                  const std::string& key) {
+    auto [begin, end] = index.equal_range(key);
+    std::vector<Candidate*> found;
     for (auto it = begin; it != end; ++it) {
-      if (!it->second->used) {
-        it->second->used = true;
-        paired[s] = it->second;
-        break;
-      }
+      if (!it->second->used)
+        found.push_back(it->second);
     }
+    if (found.empty())
+      return;
+    Candidate* best =
+        *std::min_element(found.begin(), found.end(),
+                          [&](Candidate* a, Candidate* b) { return better(*a, *b, options.at); });
+    for (Candidate* c : found) {
+      c->used = true;
+      if (c == best)
+        continue;
+      report.superseded.push_back({c->input->file, subject_text(c->input->cert.get()),
+                                   "another certificate for " + spec.servers[s].fqdn + "; " +
+                                       best->input->file.string() + " was checked instead"});
+    }
+    paired[s] = best;
+  };
+  for (std::size_t s = 0; s < spec.servers.size(); ++s) {
+    if (spkis[s])
+      pair(s, by_spki, *spkis[s]);
+  }
+  for (std::size_t s = 0; s < spec.servers.size(); ++s) {
+    if (paired[s] == nullptr)
+      pair(s, by_name, spec.servers[s].fqdn);
   }
 
-  VerifyReport report;
   for (std::size_t s = 0; s < spec.servers.size(); ++s) {
     const std::string& fqdn = spec.servers[s].fqdn;
     if (!options.servers.empty() &&
@@ -175,7 +202,7 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<InputCertificate>& i
     if (c.used || c.chain_material)
       continue;
     report.unmatched.push_back(
-        {c.input->file, join_name(certificate_facts(c.input->cert.get()).subject),
+        {c.input->file, subject_text(c.input->cert.get()),
          "matches no server of " + spec.file.string() + " (neither a server's key nor its name)"});
   }
   return report;
