@@ -38,11 +38,19 @@ const std::vector<std::string>& known_placeholders();
 // pattern_problem checks a pattern's syntax and placeholders; returns "" when it is usable.
 std::string pattern_problem(const std::string& pattern);
 
+// pool_vars gives the placeholder values of the pool: every placeholder but the server's. A
+// value the spec does not give (vip, web_fqdn, ...) has no values.
+PatternVars pool_vars(const PoolSpec& spec);
+
 // pattern_vars gives the placeholder values for one server of a spec.
 PatternVars pattern_vars(const PoolSpec& spec, const ServerSpec& server);
 
+// pattern_placeholders lists the placeholders a pattern names, in order.
+std::vector<std::string> pattern_placeholders(const std::string& pattern);
+
 // expand_pattern expands `pattern` with `vars`: one result per value of the many-valued
-// placeholder it names, or one result. Results are not validated. Throws std::invalid_argument
+// placeholder it names, or one result; none when a placeholder it names has no value. Results
+// are not validated. Throws std::invalid_argument
 // for an unknown placeholder or a pattern naming two many-valued placeholders.
 std::vector<std::string> expand_pattern(const std::string& pattern, const PatternVars& vars);
 

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/pkcs12.h>
 #include <openssl/pkcs7.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -35,6 +36,8 @@ POOLCERT_MAKE_DELETER(X509_STORE_CTX, X509_STORE_CTX_free);
 POOLCERT_MAKE_DELETER(BIO, BIO_free_all);
 POOLCERT_MAKE_DELETER(PKCS7, PKCS7_free);
 POOLCERT_MAKE_DELETER(PKCS12, PKCS12_free);
+POOLCERT_MAKE_DELETER(SSL_CTX, SSL_CTX_free);
+POOLCERT_MAKE_DELETER(SSL, SSL_free);
 POOLCERT_MAKE_DELETER(GENERAL_NAMES, GENERAL_NAMES_free);
 POOLCERT_MAKE_DELETER(EXTENDED_KEY_USAGE, EXTENDED_KEY_USAGE_free);
 // ASN1_STRING also covers ASN1_BIT_STRING and ASN1_IA5STRING, which are typedefs of it.

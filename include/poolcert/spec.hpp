@@ -28,6 +28,21 @@ struct KeyRule {
   std::vector<std::string> curves;
 };
 
+// DnsRecordRule is one record a profile says the pool needs, as patterns (see derive.hpp):
+// A (address), CNAME (target) or SRV (priority, weight, port, target). A rule with `when`
+// applies only when that placeholder has a value (a spec field given, or a [dns] switch on).
+struct DnsRecordRule {
+  std::string type;  // "A", "CNAME", "SRV"
+  std::string name;
+  std::string address;  // A
+  std::string target;   // CNAME, SRV
+  int priority = 0;     // SRV
+  int weight = 0;       // SRV
+  std::string port;     // SRV: a number or a pattern such as {sign_in_port}
+  std::string when;     // placeholder that must have a value; "" = always
+  std::string why;      // the rule's source, shown in reports
+};
+
 // Profile is a role's certificate rules, read from templates/profiles/<name>.toml. Patterns use
 // {placeholders} expanded by derive.cpp; see templates/profiles/README.md.
 struct Profile {
@@ -46,6 +61,14 @@ struct Profile {
   std::string digest = "sha256";     // signature digest of the CSR
   bool allow_sha1_signature = true;  // verify: SHA-1 signed certificates
   bool allow_rsassa_pss = false;     // verify: RSASSA-PSS signed certificates
+  std::vector<DnsRecordRule> dns_records;
+};
+
+// DnsSettings are a spec's [dns] table.
+struct DnsSettings {
+  int sign_in_port = 5061;  // the SRV port of internal sign-in (TLS)
+  int ttl = 3600;
+  bool sip_internal_tcp = false;  // also publish _sipinternal._tcp (TCP 5060) where allowed
 };
 
 // SourcePlace is where a value stood in its file (1-based), for errors found after loading.
@@ -70,6 +93,10 @@ struct PoolSpec {
   std::filesystem::path output_dir;  // resolved against the spec's folder
   std::string pool_fqdn;
   std::vector<std::string> sip_domains;  // in spec order, no duplicates
+  std::string vip;       // the front ends' load-balancer virtual IP (IPv4), "" when not given
+  std::string web_fqdn;  // the internal web farm FQDN, "" when not given
+  std::string web_vip;   // its virtual IP
+  DnsSettings dns;
   KeySpec key;
   std::vector<std::pair<std::string, std::string>> subject;  // C, ST, L, O, OU in that order
   std::vector<ServerSpec> servers;

@@ -4,6 +4,7 @@
 
 #include "commands.hpp"
 #include "poolcert/csr_batch.hpp"
+#include "poolcert/dns_records.hpp"
 #include "render_json.hpp"
 #include "render_text.hpp"
 
@@ -26,9 +27,18 @@ Outcome run_plan(const PlanCliOptions& opt) {
   plan_options.servers = normalise_server_names(opt.servers);
   plan_options.rekey = opt.rekey;
   std::vector<ServerJob> jobs = plan_jobs(specs, plan_options);
+  // DOMAIN.md: the DNS and the certificates must agree; say so before anything is requested.
+  std::vector<std::string> warnings;
+  for (const PoolSpec& spec : specs) {
+    for (std::string& w : dns_coherence_warnings(spec, derive_dns_records(spec))) {
+      warnings.push_back(specs.size() > 1 ? spec.file.string() + ": " + w : std::move(w));
+    }
+  }
   if (opt.json) {
-    std::cout << plan_json(jobs).dump(2) << "\n";
+    std::cout << plan_json(jobs, warnings).dump(2) << "\n";
   } else {
+    for (const std::string& w : warnings)
+      std::cerr << "poolcert: warning: " << w << "\n";
     print_plan(std::cout, jobs);
   }
   return Outcome::kOk;

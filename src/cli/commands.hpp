@@ -13,5 +13,7 @@ void setup_csr(CLI::App& app, Runner& runner);
 void setup_inspect(CLI::App& app, Runner& runner);
 void setup_verify(CLI::App& app, Runner& runner);
 void setup_pfx(CLI::App& app, Runner& runner);
+void setup_dns(CLI::App& app, Runner& runner);
+void setup_probe(CLI::App& app, Runner& runner);
 
 }  // namespace poolcert::cli

@@ -2,6 +2,7 @@
 // Exit codes live here alone: 0 ok, 1 a check or operation failed, 2 bad usage or bad input.
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <iostream>
 
 #include "commands.hpp"
@@ -32,6 +33,8 @@ int exit_code_of(poolcert::cli::Outcome outcome) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A peer or a pipe that closes early is an error to report, not a reason to die silently.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{
       "poolcert: keys, CSRs, checks and DNS for a Microsoft OCS / Lync / Skype for "
       "Business server pool"};
@@ -43,6 +46,8 @@ int main(int argc, char** argv) {
   poolcert::cli::setup_inspect(app, runner);
   poolcert::cli::setup_verify(app, runner);
   poolcert::cli::setup_pfx(app, runner);
+  poolcert::cli::setup_dns(app, runner);
+  poolcert::cli::setup_probe(app, runner);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version

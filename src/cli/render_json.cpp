@@ -1,5 +1,7 @@
 #include "render_json.hpp"
 
+#include <map>
+
 #include "poolcert/inspect.hpp"
 
 namespace poolcert::cli {
@@ -23,6 +25,21 @@ json sans_json(const CertificatePlan& plan) {
 
 json optional_time(const std::optional<std::time_t>& t) {
   return t ? json(format_utc(*t)) : json(nullptr);
+}
+
+json record_json(const DnsRecord& r) {
+  bool srv = r.type == "SRV";
+  return {{"zone", r.zone},
+          {"name", r.name},
+          {"type", r.type},
+          {"ttl", r.ttl},
+          {"address", r.type == "A" ? json(r.address) : json(nullptr)},
+          {"priority", srv ? json(r.priority) : json(nullptr)},
+          {"weight", srv ? json(r.weight) : json(nullptr)},
+          {"port", srv ? json(r.port) : json(nullptr)},
+          {"target", r.type == "A" ? json(nullptr) : json(r.target)},
+          {"placeholder", r.placeholder},
+          {"why", r.why}};
 }
 
 json facts_json(const X509Facts& f) {
@@ -51,7 +68,7 @@ json facts_json(const X509Facts& f) {
 
 }  // namespace
 
-json plan_json(const std::vector<ServerJob>& jobs) {
+json plan_json(const std::vector<ServerJob>& jobs, const std::vector<std::string>& warnings) {
   json servers = json::array();
   for (const ServerJob& job : jobs) {
     json reasons = json::array();
@@ -74,7 +91,7 @@ json plan_json(const std::vector<ServerJob>& jobs) {
                        {"key_exists", job.key_exists},
                        {"key_action", key_action_name(job.action)}});
   }
-  return {{"servers", servers}};
+  return {{"servers", servers}, {"warnings", warnings}};
 }
 
 json csr_json(const std::vector<ServerJob>& jobs, const std::vector<ServerResult>& results) {
@@ -180,6 +197,43 @@ json pfx_json(const std::filesystem::path& pfx, const std::string& server,
           {"chain_certificates", chain_length},
           {"encryption", encryption},
           {"forced", forced}};
+}
+
+json dns_json(const std::vector<DnsRecord>& records, const std::vector<std::string>& warnings) {
+  json out = json::array();
+  for (const DnsRecord& r : records)
+    out.push_back(record_json(r));
+  return {{"records", out}, {"warnings", warnings}};
+}
+
+json dns_check_json(const std::vector<RecordCheck>& checks,
+                    const std::vector<std::string>& warnings) {
+  json out = json::array();
+  std::map<std::string, int> summary = {
+      {"present", 0}, {"missing", 0}, {"different", 0}, {"error", 0}};
+  for (const RecordCheck& c : checks) {
+    json r = record_json(c.expected);
+    r["status"] = record_status_name(c.status);
+    r["message"] = c.message;
+    r["found"] = c.found;
+    out.push_back(r);
+    ++summary[record_status_name(c.status)];
+  }
+  return {{"records", out}, {"warnings", warnings}, {"summary", summary}};
+}
+
+json probe_json(const std::string& target, const std::string& sni, const ProbeResult& result,
+                std::size_t chain_length, const VerifyReport& report) {
+  json out = verify_json(report, CertificateInputs{});
+  out.erase("errors");
+  out.erase("ignored");
+  out["target"] = target;
+  out["address"] = result.address;
+  out["sni"] = sni.empty() ? json(nullptr) : json(sni);
+  out["protocol"] = result.protocol;
+  out["cipher"] = result.cipher;
+  out["chain_length"] = chain_length;
+  return out;
 }
 
 }  // namespace poolcert::cli

@@ -8,7 +8,10 @@
 #include <vector>
 
 #include "poolcert/csr_batch.hpp"
+#include "poolcert/dns_check.hpp"
+#include "poolcert/dns_records.hpp"
 #include "poolcert/inspect.hpp"
+#include "poolcert/tls_probe.hpp"
 #include "poolcert/verify.hpp"
 
 namespace poolcert::cli {
@@ -21,7 +24,8 @@ struct InspectedFile {
   std::vector<X509Facts> objects;
 };
 
-nlohmann::json plan_json(const std::vector<ServerJob>& jobs);
+nlohmann::json plan_json(const std::vector<ServerJob>& jobs,
+                         const std::vector<std::string>& warnings);
 nlohmann::json csr_json(const std::vector<ServerJob>& jobs,
                         const std::vector<ServerResult>& results);
 nlohmann::json inspect_json(const std::vector<InspectedFile>& files);
@@ -29,5 +33,12 @@ nlohmann::json verify_json(const VerifyReport& report, const CertificateInputs& 
 nlohmann::json pfx_json(const std::filesystem::path& pfx, const std::string& server,
                         const std::string& friendly_name, std::size_t chain_length,
                         const std::string& encryption, bool forced);
+nlohmann::json dns_json(const std::vector<DnsRecord>& records,
+                        const std::vector<std::string>& warnings);
+nlohmann::json dns_check_json(const std::vector<RecordCheck>& checks,
+                              const std::vector<std::string>& warnings);
+nlohmann::json probe_json(const std::string& target, const std::string& sni,
+                          const ProbeResult& result, std::size_t chain_length,
+                          const VerifyReport& report);
 
 }  // namespace poolcert::cli

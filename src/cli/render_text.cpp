@@ -183,4 +183,18 @@ void print_verify(std::ostream& out, const VerifyReport& report, bool colour) {
       << "\n";
 }
 
+void print_dns_check(std::ostream& out, const std::vector<RecordCheck>& checks, bool colour) {
+  Table table({"RECORD", "TYPE", "STATUS", "DETAIL"}, colour);
+  int present = 0;
+  for (const RecordCheck& c : checks) {
+    bool ok = c.status == RecordStatus::kPresent;
+    present += ok ? 1 : 0;
+    table.add_row({c.expected.name, c.expected.type, record_status_name(c.status), c.message},
+                  {Table::Colour::kNone, Table::Colour::kNone,
+                   ok ? Table::Colour::kGreen : Table::Colour::kRed});
+  }
+  table.print(out);
+  out << "\n" << present << " of " << checks.size() << " records present and equal\n";
+}
+
 }  // namespace poolcert::cli

@@ -53,12 +53,18 @@ std::string parent_domain(const std::string& fqdn) {
   return dot == std::string::npos ? std::string() : fqdn.substr(dot + 1);
 }
 
+// A value that may be absent: no values at all when it is empty.
+std::vector<std::string> optional_value(const std::string& value) {
+  return value.empty() ? std::vector<std::string>{} : std::vector<std::string>{value};
+}
+
 }  // namespace
 
 const std::vector<std::string>& known_placeholders() {
-  static const std::vector<std::string> kNames = {"pool_fqdn",         "pool_host",   "pool_domain",
-                                                  "sip_domain",        "server_fqdn", "server_host",
-                                                  "primary_sip_domain"};
+  static const std::vector<std::string> kNames = {
+      "pool_fqdn",          "pool_host",   "pool_domain",  "sip_domain",
+      "primary_sip_domain", "server_fqdn", "server_host",  "vip",
+      "web_fqdn",           "web_vip",     "sign_in_port", "sip_internal_tcp"};
   return kNames;
 }
 
@@ -85,13 +91,33 @@ std::string pattern_problem(const std::string& pattern) {
   return {};
 }
 
-PatternVars pattern_vars(const PoolSpec& spec, const ServerSpec& server) {
+std::vector<std::string> pattern_placeholders(const std::string& pattern) {
+  std::vector<std::string> names;
+  for (const Piece& p : split_pattern(pattern)) {
+    if (p.placeholder)
+      names.push_back(p.text);
+  }
+  return names;
+}
+
+PatternVars pool_vars(const PoolSpec& spec) {
   PatternVars vars;
   vars["pool_fqdn"] = {spec.pool_fqdn};
   vars["pool_host"] = {host_label(spec.pool_fqdn)};
   vars["pool_domain"] = {parent_domain(spec.pool_fqdn)};
   vars["sip_domain"] = spec.sip_domains;
-  vars["primary_sip_domain"] = {spec.sip_domains.empty() ? "" : spec.sip_domains.front()};
+  vars["primary_sip_domain"] =
+      optional_value(spec.sip_domains.empty() ? "" : spec.sip_domains.front());
+  vars["vip"] = optional_value(spec.vip);
+  vars["web_fqdn"] = optional_value(spec.web_fqdn);
+  vars["web_vip"] = optional_value(spec.web_vip);
+  vars["sign_in_port"] = {std::to_string(spec.dns.sign_in_port)};
+  vars["sip_internal_tcp"] = optional_value(spec.dns.sip_internal_tcp ? "true" : "");
+  return vars;
+}
+
+PatternVars pattern_vars(const PoolSpec& spec, const ServerSpec& server) {
+  PatternVars vars = pool_vars(spec);
   vars["server_fqdn"] = {server.fqdn};
   vars["server_host"] = {host_label(server.fqdn)};
   return vars;

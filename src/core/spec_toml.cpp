@@ -2,6 +2,8 @@
 // every mistake into a SpecError that names file, line:column and the dotted field.
 #include "poolcert/spec_toml.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
@@ -14,6 +16,7 @@
 
 #include "poolcert/derive.hpp"
 #include "poolcert/dns_name.hpp"
+#include "poolcert/dns_records.hpp"
 #include "poolcert/error.hpp"
 #include "poolcert/x509_vocab.hpp"
 
@@ -157,6 +160,26 @@ Value Reader::parse() const {
   }
 }
 
+std::string ipv4_at(const Reader& r, const Value& v, const std::string& field) {
+  std::string text = r.string_at(v, field);
+  in_addr addr{};
+  if (::inet_pton(AF_INET, text.c_str(), &addr) != 1) {
+    r.fail(v, field, "'" + text + "' is not an IPv4 address (dotted quad)");
+  }
+  return text;
+}
+
+int int_at(const Reader& r, const Value& v, const std::string& field, std::int64_t low,
+           std::int64_t high) {
+  std::int64_t n = r.expect(v, toml::value_t::integer, field).as_integer();
+  if (n < low || n > high) {
+    r.fail(v, field,
+           std::to_string(n) + " is out of range (" + std::to_string(low) + " to " +
+               std::to_string(high) + ")");
+  }
+  return static_cast<int>(n);
+}
+
 // --- keys --------------------------------------------------------------------------------------
 
 KeyType key_type_at(const Reader& r, const Value& v, const std::string& field) {
@@ -262,6 +285,55 @@ KeyRule key_rule_at(const Reader& r, const Value& v, const std::string& field) {
   return rule;
 }
 
+DnsRecordRule dns_rule_at(const Reader& r, const Value& v, const std::string& field) {
+  r.expect(v, toml::value_t::table, field);
+  r.reject_unknown(
+      v, field + ".",
+      {"type", "name", "address", "target", "priority", "weight", "port", "when", "why"});
+  DnsRecordRule rule;
+  const Value& type = r.require(v, "type", field + ".type");
+  rule.type = r.string_at(type, field + ".type");
+  rule.name = pattern_at(r, r.require(v, "name", field + ".name"), field + ".name");
+  if (rule.type == "A") {
+    rule.address = pattern_at(r, r.require(v, "address", field + ".address"), field + ".address");
+  } else if (rule.type == "CNAME" || rule.type == "SRV") {
+    rule.target = pattern_at(r, r.require(v, "target", field + ".target"), field + ".target");
+  } else {
+    r.fail(type, field + ".type",
+           "'" + rule.type + "' is not a record type poolcert makes (A, CNAME, SRV)");
+  }
+  if (rule.type == "SRV") {
+    const Value& port = r.require(v, "port", field + ".port");
+    rule.port = port.is_integer() ? std::to_string(int_at(r, port, field + ".port", 1, 65535))
+                                  : pattern_at(r, port, field + ".port");
+    if (const Value* p = r.find(v, "priority"))
+      rule.priority = int_at(r, *p, field + ".priority", 0, 65535);
+    if (const Value* w = r.find(v, "weight"))
+      rule.weight = int_at(r, *w, field + ".weight", 0, 65535);
+  }
+  if (const Value* w = r.find(v, "when")) {
+    rule.when = r.string_at(*w, field + ".when");
+    const auto& known = known_placeholders();
+    if (std::find(known.begin(), known.end(), rule.when) == known.end()) {
+      r.fail(*w, field + ".when", "'" + rule.when + "' is not a placeholder name");
+    }
+  }
+  if (const Value* why = r.find(v, "why"))
+    rule.why = r.string_at(*why, field + ".why");
+  return rule;
+}
+
+void read_profile_dns(const Reader& r, const Value& dns, Profile& p) {
+  r.expect(dns, toml::value_t::table, "dns");
+  r.reject_unknown(dns, "dns.", {"record"});
+  const Value& records =
+      r.expect(r.require(dns, "record", "dns.record"), toml::value_t::array, "dns.record");
+  for (std::size_t i = 0; i < records.as_array().size(); ++i) {
+    p.dns_records.push_back(
+        dns_rule_at(r, records.as_array()[i], "dns.record[" + std::to_string(i) + "]"));
+  }
+}
+
 void read_profile_key(const Reader& r, const Value& key, Profile& p) {
   r.reject_unknown(key, "key.", {"allowed", "default"});
   const Value& allowed =
@@ -298,7 +370,14 @@ void read_subject(const Reader& r, const Value& table, PoolSpec& spec) {
 
 void read_pool(const Reader& r, const Value& pool, PoolSpec& spec) {
   r.expect(pool, toml::value_t::table, "pool");
-  r.reject_unknown(pool, "pool.", {"fqdn", "sip_domains"});
+  r.reject_unknown(pool, "pool.", {"fqdn", "sip_domains", "vip", "web_fqdn", "web_vip"});
+  if (const Value* v = r.find(pool, "vip"))
+    spec.vip = ipv4_at(r, *v, "pool.vip");
+  if (const Value* v = r.find(pool, "web_vip"))
+    spec.web_vip = ipv4_at(r, *v, "pool.web_vip");
+  if (const Value* v = r.find(pool, "web_fqdn")) {
+    spec.web_fqdn = r.dns_name_at(*v, "pool.web_fqdn", false, "the web farm FQDN names one host");
+  }
   spec.pool_fqdn = r.dns_name_at(r.require(pool, "fqdn", "pool.fqdn"), "pool.fqdn", false,
                                  "the pool FQDN names one host; DOMAIN.md: never in the CN");
   const Value& domains = r.expect(r.require(pool, "sip_domains", "pool.sip_domains"),
@@ -319,6 +398,20 @@ void read_pool(const Reader& r, const Value& pool, PoolSpec& spec) {
 
 // Refuses a key the profile does not allow, pointing at the value that makes it so: the type when
 // the profile allows no key of that type, else the size or curve; the table when neither is given.
+void read_dns(const Reader& r, const Value& dns, PoolSpec& spec) {
+  r.expect(dns, toml::value_t::table, "dns");
+  r.reject_unknown(dns, "dns.", {"sign_in_port", "ttl", "sip_internal_tcp"});
+  if (const Value* v = r.find(dns, "sign_in_port")) {
+    spec.dns.sign_in_port = int_at(r, *v, "dns.sign_in_port", 1, 65535);
+  }
+  if (const Value* v = r.find(dns, "ttl"))
+    spec.dns.ttl = int_at(r, *v, "dns.ttl", 0, 2147483647);
+  if (const Value* v = r.find(dns, "sip_internal_tcp")) {
+    spec.dns.sip_internal_tcp =
+        r.expect(*v, toml::value_t::boolean, "dns.sip_internal_tcp").as_boolean();
+  }
+}
+
 void check_key_allowed(const Reader& r, const Value& table, const std::string& prefix,
                        const PoolSpec& spec, const KeySpec& key) {
   if (profile_allows_key(spec.profile, key))
@@ -444,7 +537,7 @@ Profile load_profile(const fs::path& file) {
   r.set_root(&root);
   r.reject_unknown(
       root, "",
-      {"description", "source", "subject", "san", "eku", "key_usage", "key", "signature"});
+      {"description", "source", "subject", "san", "eku", "key_usage", "key", "signature", "dns"});
   Profile p;
   p.file = file;
   p.name = file.stem().string();
@@ -503,6 +596,8 @@ Profile load_profile(const fs::path& file) {
           r.expect(*v, toml::value_t::boolean, "signature.allow_rsassa_pss").as_boolean();
     }
   }
+  if (const Value* records = r.find(root, "dns"))
+    read_profile_dns(r, *records, p);
   return p;
 }
 
@@ -510,7 +605,7 @@ PoolSpec load_spec(const fs::path& file, const ProfileSearch& search) {
   Reader r(file);
   Value root = r.parse();
   r.set_root(&root);
-  r.reject_unknown(root, "", {"profile", "output_dir", "pool", "key", "subject", "server"});
+  r.reject_unknown(root, "", {"profile", "output_dir", "pool", "dns", "key", "subject", "server"});
   PoolSpec spec;
   spec.file = file;
   load_spec_profile(r, root, search, spec);
@@ -525,6 +620,8 @@ PoolSpec load_spec(const fs::path& file, const ProfileSearch& search) {
   spec.output_dir = spec.output_dir.empty() ? fs::path(".") : spec.output_dir.lexically_normal();
 
   read_pool(r, r.require(root, "pool", "pool"), spec);
+  if (const Value* settings = r.find(root, "dns"))
+    read_dns(r, *settings, spec);
   spec.key = spec.profile.default_key;
   if (const Value* key = r.find(root, "key")) {
     spec.key = key_at(r, *key, "key.", spec.key);
@@ -541,6 +638,12 @@ PoolSpec load_spec(const fs::path& file, const ProfileSearch& search) {
     r.fail(*servers, "server", "empty: list at least one server");
   for (std::size_t i = 0; i < servers->as_array().size(); ++i) {
     read_server(r, servers->as_array()[i], i, spec);
+  }
+  try {
+    derive_dns_records(spec);  // the profile's record rules must give valid names for this pool
+  } catch (const std::invalid_argument& e) {
+    r.fail(r.require(root, "pool", "pool"), "pool",
+           std::string("cannot derive the DNS records: ") + e.what());
   }
   return spec;
 }

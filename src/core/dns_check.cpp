@@ -1,0 +1,301 @@
+#include "poolcert/dns_check.hpp"
+
+#include <ares.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/select.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <regex>
+
+#include "poolcert/dns_name.hpp"
+#include "poolcert/error.hpp"
+
+namespace poolcert {
+namespace {
+
+constexpr int kClassIn = 1;  // RFC 1035 3.2.4
+constexpr int kTypeA = 1;
+constexpr int kTypeSrv = 33;  // RFC 2782
+
+// One c-ares library init per process, before any channel (its docs ask for it).
+void init_library() {
+  static const int status = ares_library_init(ARES_LIB_INIT_ALL);
+  if (status != ARES_SUCCESS) {
+    throw Error(ErrorKind::kOperation, std::string("c-ares: ") + ares_strerror(status));
+  }
+}
+
+struct ChannelDeleter {
+  void operator()(ares_channeldata* c) const { ares_destroy(c); }
+};
+using Channel = std::unique_ptr<ares_channeldata, ChannelDeleter>;
+
+struct Query {
+  RecordCheck* check;
+  bool done = false;
+};
+
+std::string cause_of(int status) {
+  switch (status) {
+    case ARES_ETIMEOUT:
+      return "timeout: no answer from the DNS server";
+    case ARES_ESERVFAIL:
+      return "SERVFAIL from the DNS server";
+    case ARES_EREFUSED:
+      return "the DNS server refused the query";
+    case ARES_ECONNREFUSED:
+      return "connection refused: no DNS server at that address and port";
+    case ARES_ECANCELLED:
+      return "timeout: the check's time ran out";
+    default:
+      return std::string("query failed: ") + ares_strerror(status);
+  }
+}
+
+void compare_a(RecordCheck& c, const unsigned char* abuf, int alen) {
+  hostent* host = nullptr;
+  ares_addrttl ttls[32];
+  int n = 32;
+  int status = ares_parse_a_reply(abuf, alen, &host, ttls, &n);
+  std::string canonical =
+      host != nullptr && host->h_name != nullptr ? to_lower_ascii(host->h_name) : "";
+  if (host != nullptr)
+    ares_free_hostent(host);
+  if (c.expected.type == "CNAME") {  // the answer's canonical name is the alias target
+    if (!canonical.empty() && canonical.back() == '.')
+      canonical.pop_back();
+    bool aliased = status == ARES_SUCCESS && canonical != c.expected.name;
+    c.found = {canonical};
+    c.status = !aliased                         ? RecordStatus::kMissing
+               : canonical == c.expected.target ? RecordStatus::kPresent
+                                                : RecordStatus::kDifferent;
+    c.message =
+        !aliased
+            ? "no CNAME " + c.expected.name
+            : "CNAME " + c.expected.name + " -> " + canonical +
+                  (c.status == RecordStatus::kPresent ? "" : ", expected " + c.expected.target);
+    return;
+  }
+  if (status == ARES_ENODATA) {
+    c.status = RecordStatus::kMissing;
+    c.message = "no A record for " + c.expected.name;
+    return;
+  }
+  if (status != ARES_SUCCESS) {
+    c.status = RecordStatus::kError;
+    c.message = "bad answer: " + std::string(ares_strerror(status));
+    return;
+  }
+  for (int i = 0; i < n; ++i) {
+    char text[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &ttls[i].ipaddr, text, sizeof text);
+    c.found.emplace_back(text);
+  }
+  if (c.expected.placeholder) {
+    c.status = RecordStatus::kPresent;
+    c.message = "A " + c.expected.name + " -> " + c.found.front() + " (address not checked: no " +
+                c.expected.address + " in the spec)";
+    return;
+  }
+  bool has = std::find(c.found.begin(), c.found.end(), c.expected.address) != c.found.end();
+  c.status = has ? RecordStatus::kPresent : RecordStatus::kDifferent;
+  std::string found;
+  for (const std::string& f : c.found)
+    found += (found.empty() ? "" : ", ") + f;
+  c.message = has ? "A " + c.expected.name + " -> " + c.expected.address
+                  : "A " + c.expected.name + " is " + found + ", expected " + c.expected.address;
+}
+
+void compare_srv(RecordCheck& c, const unsigned char* abuf, int alen) {
+  ares_srv_reply* reply = nullptr;
+  int status = ares_parse_srv_reply(abuf, alen, &reply);
+  if (status == ARES_ENODATA || (status == ARES_SUCCESS && reply == nullptr)) {
+    c.status = RecordStatus::kMissing;
+    c.message = "no SRV record " + c.expected.name;
+    return;
+  }
+  if (status != ARES_SUCCESS) {
+    c.status = RecordStatus::kError;
+    c.message = "bad answer: " + std::string(ares_strerror(status));
+    return;
+  }
+  const DnsRecord& want = c.expected;
+  std::string difference;
+  bool equal = false;
+  for (ares_srv_reply* r = reply; r != nullptr; r = r->next) {
+    std::string target = to_lower_ascii(r->host);
+    if (!target.empty() && target.back() == '.')
+      target.pop_back();
+    c.found.push_back(std::to_string(r->priority) + " " + std::to_string(r->weight) + " " +
+                      std::to_string(r->port) + " " + target);
+    if (r->port == want.port && target == want.target && r->priority == want.priority &&
+        r->weight == want.weight) {
+      equal = true;
+    } else if (difference.empty()) {
+      std::vector<std::string> parts;
+      if (r->port != want.port) {
+        parts.push_back("port " + std::to_string(r->port) + " (expected " +
+                        std::to_string(want.port) + ")");
+      }
+      if (target != want.target)
+        parts.push_back("target " + target + " (expected " + want.target + ")");
+      if (r->priority != want.priority) {
+        parts.push_back("priority " + std::to_string(r->priority) + " (expected " +
+                        std::to_string(want.priority) + ")");
+      }
+      if (r->weight != want.weight) {
+        parts.push_back("weight " + std::to_string(r->weight) + " (expected " +
+                        std::to_string(want.weight) + ")");
+      }
+      for (const std::string& p : parts)
+        difference += (difference.empty() ? "" : ", ") + p;
+    }
+  }
+  ares_free_data(reply);
+  c.status = equal ? RecordStatus::kPresent : RecordStatus::kDifferent;
+  c.message = equal ? "SRV " + want.name + " -> " + std::to_string(want.port) + " " + want.target
+                    : "SRV " + want.name + " differs: " + difference;
+}
+
+void on_answer(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int alen) {
+  auto* q = static_cast<Query*>(arg);
+  q->done = true;
+  RecordCheck& c = *q->check;
+  if (status == ARES_ENOTFOUND || status == ARES_ENODATA) {
+    c.status = RecordStatus::kMissing;
+    c.message =
+        (status == ARES_ENOTFOUND ? "no such name: " : "no " + c.expected.type + " record: ") +
+        c.expected.name;
+    return;
+  }
+  if (status != ARES_SUCCESS) {
+    c.status = RecordStatus::kError;
+    c.message = cause_of(status);
+    return;
+  }
+  if (c.expected.type == "SRV") {
+    compare_srv(c, abuf, alen);
+  } else {
+    compare_a(c, abuf, alen);  // CNAME records are checked by what they resolve to
+  }
+}
+
+Channel make_channel(const DnsCheckOptions& options) {
+  init_library();
+  ares_options opts{};
+  // One try per server within the whole timeout: the loop below enforces the bound anyway.
+  opts.timeout = std::max(100, static_cast<int>(options.timeout_s * 1000));
+  opts.tries = 1;
+  opts.flags = ARES_FLAG_NOSEARCH;
+  ares_channel raw = nullptr;
+  int status = ares_init_options(&raw, &opts, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS);
+  if (status != ARES_SUCCESS) {
+    throw Error(ErrorKind::kOperation, std::string("c-ares init: ") + ares_strerror(status));
+  }
+  Channel channel(raw);
+  if (!options.resolvers.empty()) {
+    std::string csv;
+    for (const Resolver& r : options.resolvers) {
+      bool v6 = r.address.find(':') != std::string::npos;
+      csv += (csv.empty() ? "" : ",") + (v6 ? "[" + r.address + "]" : r.address) + ":" +
+             std::to_string(r.port);
+    }
+    status = ares_set_servers_ports_csv(channel.get(), csv.c_str());
+    if (status != ARES_SUCCESS) {
+      throw UsageError("--resolver " + csv + ": " + ares_strerror(status));
+    }
+  }
+  return channel;
+}
+
+// Runs the channel until every query is answered or the deadline passes, then cancels the rest.
+void run_until(ares_channeldata* channel, std::chrono::steady_clock::time_point deadline) {
+  while (true) {
+    fd_set readers;
+    fd_set writers;
+    FD_ZERO(&readers);
+    FD_ZERO(&writers);
+    int nfds = ares_fds(channel, &readers, &writers);
+    if (nfds == 0)
+      return;
+    auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) {
+      ares_cancel(channel);  // callbacks run now with ARES_ECANCELLED
+      return;
+    }
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(left).count();
+    timeval max{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
+    timeval tv{};
+    timeval* wait = ares_timeout(channel, &max, &tv);
+    ::select(nfds, &readers, &writers, nullptr, wait);
+    ares_process(channel, &readers, &writers);
+  }
+}
+
+}  // namespace
+
+const char* record_status_name(RecordStatus status) noexcept {
+  switch (status) {
+    case RecordStatus::kPresent:
+      return "present";
+    case RecordStatus::kMissing:
+      return "missing";
+    case RecordStatus::kDifferent:
+      return "different";
+    case RecordStatus::kError:
+      return "error";
+  }
+  return "?";
+}
+
+Resolver parse_resolver(const std::string& text) {
+  static const std::regex kV6(R"(\[([0-9A-Fa-f:.]+)\](?::(\d{1,5}))?)");
+  static const std::regex kV4(R"(([0-9.]+)(?::(\d{1,5}))?)");
+  std::smatch m;
+  Resolver r;
+  bool v6 = std::regex_match(text, m, kV6);
+  if (!v6 && !std::regex_match(text, m, kV4)) {
+    throw UsageError("--resolver '" + text + "': expected IP or IP:PORT ([IPv6]:PORT)");
+  }
+  r.address = m[1].str();
+  unsigned char buf[sizeof(in6_addr)];
+  if (inet_pton(v6 ? AF_INET6 : AF_INET, r.address.c_str(), buf) != 1) {
+    throw UsageError("--resolver '" + text + "': '" + r.address + "' is not an IP address");
+  }
+  if (m[2].matched) {
+    r.port = std::stoi(m[2].str());
+    if (r.port < 1 || r.port > 65535)
+      throw UsageError("--resolver '" + text + "': bad port");
+  }
+  return r;
+}
+
+std::vector<RecordCheck> check_dns_records(const std::vector<DnsRecord>& records,
+                                           const DnsCheckOptions& options) {
+  std::vector<RecordCheck> checks(records.size());
+  std::vector<Query> queries(records.size());
+  Channel channel = make_channel(options);
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    checks[i].expected = records[i];
+    queries[i].check = &checks[i];
+    int type = records[i].type == "SRV" ? kTypeSrv : kTypeA;
+    ares_query(channel.get(), records[i].name.c_str(), kClassIn, type, on_answer, &queries[i]);
+  }
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds(static_cast<long>(options.timeout_s * 1000) + 200);
+  run_until(channel.get(), deadline);
+  for (Query& q : queries) {
+    if (!q.done) {
+      q.check->status = RecordStatus::kError;
+      q.check->message = cause_of(ARES_ETIMEOUT);
+    }
+  }
+  return checks;
+}
+
+}  // namespace poolcert

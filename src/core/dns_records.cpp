@@ -1,0 +1,277 @@
+#include "poolcert/dns_records.hpp"
+
+#include <algorithm>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+
+#include "poolcert/derive.hpp"
+#include "poolcert/dns_name.hpp"
+
+namespace poolcert {
+namespace {
+
+bool in_domain(const std::string& name, const std::string& domain) {
+  return name == domain || (name.size() > domain.size() &&
+                            name.compare(name.size() - domain.size(), domain.size(), domain) == 0 &&
+                            name[name.size() - domain.size() - 1] == '.');
+}
+
+// The zone of a name: the longest SIP domain holding it, else the pool's domain, else its parent.
+std::string zone_of(const PoolSpec& spec, const std::string& name) {
+  std::string best;
+  std::vector<std::string> candidates = spec.sip_domains;
+  std::size_t dot = spec.pool_fqdn.find('.');
+  if (dot != std::string::npos)
+    candidates.push_back(spec.pool_fqdn.substr(dot + 1));
+  for (const std::string& d : candidates) {
+    if (in_domain(name, d) && d.size() > best.size())
+      best = d;
+  }
+  if (!best.empty())
+    return best;
+  dot = name.find('.');
+  return dot == std::string::npos ? name : name.substr(dot + 1);
+}
+
+// Expands one field of a rule; "" with `missing` set to the placeholder that has no value.
+std::string expand_one(const std::string& pattern, const PatternVars& vars, std::string& missing) {
+  for (const std::string& p : pattern_placeholders(pattern)) {
+    auto it = vars.find(p);
+    if (it != vars.end() && it->second.empty()) {
+      missing = p;
+      return "<" + p + ">";
+    }
+  }
+  std::vector<std::string> out = expand_pattern(pattern, vars);
+  if (out.size() != 1)
+    throw std::invalid_argument("pattern " + pattern + " gives no single value");
+  return out.front();
+}
+
+std::string checked_name(const std::string& raw, const std::string& pattern) {
+  NameCheck check = check_dns_name(raw);
+  if (!check.ok()) {
+    throw std::invalid_argument("'" + raw + "' (pattern " + pattern + "): " + check.reason);
+  }
+  return check.name;
+}
+
+// An SRV owner is _Service._Proto.Name (RFC 2782): two underscore labels, then a host name.
+std::string checked_srv_name(const std::string& raw, const std::string& pattern) {
+  static const std::regex kPrefix(R"(_[A-Za-z0-9-]{1,62}\._[A-Za-z0-9-]{1,62}\.)");
+  std::smatch m;
+  if (!std::regex_search(raw, m, kPrefix, std::regex_constants::match_continuous)) {
+    throw std::invalid_argument("'" + raw + "' (pattern " + pattern +
+                                "): an SRV name is _service._proto.domain");
+  }
+  return to_lower_ascii(m.str()) + checked_name(raw.substr(m.length()), pattern);
+}
+
+DnsRecord expand_rule(const PoolSpec& spec, const DnsRecordRule& rule, const PatternVars& vars) {
+  DnsRecord rec;
+  rec.type = rule.type;
+  rec.ttl = spec.dns.ttl;
+  rec.why = rule.why;
+  std::string missing;
+  std::string name = expand_one(rule.name, vars, missing);
+  rec.name = rule.type == "SRV" ? checked_srv_name(name, rule.name) : checked_name(name, rule.name);
+  if (rule.type == "A") {
+    rec.address = expand_one(rule.address, vars, missing);
+    rec.placeholder = !missing.empty();
+  } else {
+    rec.target = checked_name(expand_one(rule.target, vars, missing), rule.target);
+  }
+  if (rule.type == "SRV") {
+    rec.priority = rule.priority;
+    rec.weight = rule.weight;
+    rec.port = std::stoi(expand_one(rule.port, vars, missing));
+  }
+  rec.zone = zone_of(spec, rec.name);
+  return rec;
+}
+
+// The owner name relative to its zone's $ORIGIN ("@" for the apex).
+std::string relative(const DnsRecord& r) {
+  if (r.name == r.zone)
+    return "@";
+  return r.name.substr(0, r.name.size() - r.zone.size() - 1);
+}
+
+std::string rdata(const DnsRecord& r) {
+  if (r.type == "A")
+    return r.address;
+  if (r.type == "CNAME")
+    return r.target + ".";
+  return std::to_string(r.priority) + " " + std::to_string(r.weight) + " " +
+         std::to_string(r.port) + " " + r.target + ".";
+}
+
+std::string ttl_timespan(int ttl) {  // PowerShell's [TimeSpan] "hh:mm:ss" (days as d.hh:mm:ss)
+  char buf[32];
+  int days = ttl / 86400;
+  int rest = ttl % 86400;
+  if (days > 0) {
+    std::snprintf(buf, sizeof buf, "%d.%02d:%02d:%02d", days, rest / 3600, rest % 3600 / 60,
+                  rest % 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%02d:%02d:%02d", rest / 3600, rest % 3600 / 60, rest % 60);
+  }
+  return buf;
+}
+
+}  // namespace
+
+std::string srv_domain(const std::string& name) {
+  // RFC 2782: _Service._Proto.Name
+  std::size_t first = name.find('.');
+  if (name.empty() || name[0] != '_' || first == std::string::npos)
+    return name;
+  std::size_t second = name.find('.', first + 1);
+  if (name[first + 1] != '_' || second == std::string::npos)
+    return name.substr(first + 1);
+  return name.substr(second + 1);
+}
+
+std::vector<DnsRecord> derive_dns_records(const PoolSpec& spec) {
+  PatternVars vars = pool_vars(spec);
+  std::vector<DnsRecord> out;
+  for (const DnsRecordRule& rule : spec.profile.dns_records) {
+    if (!rule.when.empty() && vars[rule.when].empty())
+      continue;
+    bool per_domain = false;
+    for (const std::string* field : {&rule.name, &rule.address, &rule.target, &rule.port}) {
+      std::vector<std::string> names = pattern_placeholders(*field);
+      per_domain = per_domain || std::count(names.begin(), names.end(), "sip_domain") > 0;
+    }
+    if (!per_domain) {
+      out.push_back(expand_rule(spec, rule, vars));
+      continue;
+    }
+    for (const std::string& domain : spec.sip_domains) {  // name and target share the domain
+      PatternVars one = vars;
+      one["sip_domain"] = {domain};
+      out.push_back(expand_rule(spec, rule, one));
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> dns_coherence_warnings(const PoolSpec& spec,
+                                                const std::vector<DnsRecord>& records) {
+  std::vector<std::string> warnings;
+  for (const DnsRecord& r : records) {
+    std::string label = r.type + " " + r.name;
+    if (r.type != "SRV")
+      continue;
+    std::string domain = srv_domain(r.name);
+    if (!in_domain(r.target, domain)) {
+      warnings.push_back(label + " -> " + r.target + ": the target is not in " + domain +
+                         " (strict domain matching: clients of " + domain +
+                         " refuse or prompt for it)");
+    }
+    for (const ServerSpec& server : spec.servers) {
+      CertificatePlan plan = derive_plan(spec, server);
+      bool covered = std::any_of(plan.sans.begin(), plan.sans.end(), [&](const DerivedName& d) {
+        return same_dns_name(d.name, r.target);
+      });
+      if (!covered) {
+        warnings.push_back(label + " -> " + r.target + ": " + r.target +
+                           " is not a SAN of the certificate of " + server.fqdn + " (profile " +
+                           spec.profile.name + "): clients will refuse the TLS connection");
+      }
+    }
+  }
+  return warnings;
+}
+
+std::vector<std::string> dns_placeholder_warnings(const std::vector<DnsRecord>& records) {
+  std::vector<std::string> warnings;
+  for (const DnsRecord& r : records) {
+    if (!r.placeholder) continue;
+    warnings.push_back(r.type + " " + r.name + ": address " + r.address +
+                       " is not in the spec (give [pool] " +
+                       r.address.substr(1, r.address.size() - 2) + "); printed as a placeholder");
+  }
+  return warnings;
+}
+
+std::vector<std::string> zones(const std::vector<DnsRecord>& records) {
+  std::vector<std::string> out;
+  for (const DnsRecord& r : records) {
+    if (std::find(out.begin(), out.end(), r.zone) == out.end())
+      out.push_back(r.zone);
+  }
+  return out;
+}
+
+std::string zone_text(const std::vector<DnsRecord>& records) {
+  std::ostringstream out;
+  for (const std::string& zone : zones(records)) {
+    out << "$ORIGIN " << zone << ".\n";
+    for (const DnsRecord& r : records) {
+      if (r.zone != zone)
+        continue;
+      out << relative(r) << "\t" << r.ttl << "\tIN\t" << r.type << "\t" << rdata(r);
+      if (r.placeholder)
+        out << "\t; placeholder: fill in before use";
+      out << "\n";
+    }
+    out << "\n";
+  }
+  return out.str();
+}
+
+std::string zone_file(const std::string& zone, const std::vector<DnsRecord>& records) {
+  std::ostringstream out;
+  out << "; zone " << zone << " written by poolcert dns, for a lab DNS server\n"
+      << "$ORIGIN " << zone << ".\n"
+      << "$TTL 3600\n"
+      << "@\tIN\tSOA\tns." << zone << ". hostmaster." << zone << ". ( 1 3600 600 86400 300 )\n"
+      << "@\tIN\tNS\tns." << zone << ".\n"
+      << "ns\tIN\tA\t127.0.0.1\n";
+  for (const DnsRecord& r : records) {
+    if (r.zone != zone)
+      continue;
+    if (r.placeholder) {
+      out << "; " << relative(r) << " " << r.type << " " << rdata(r) << " (placeholder)\n";
+      continue;
+    }
+    out << relative(r) << "\t" << r.ttl << "\tIN\t" << r.type << "\t" << rdata(r) << "\n";
+  }
+  return out.str();
+}
+
+std::string powershell_text(const std::vector<DnsRecord>& records) {
+  std::ostringstream out;
+  for (const DnsRecord& r : records) {
+    std::string common = " -ZoneName \"" + r.zone + "\" -Name \"" + relative(r) +
+                         "\" -TimeToLive " + ttl_timespan(r.ttl);
+    if (r.placeholder)
+      out << "# fill in " << r.address << ": ";
+    if (r.type == "A") {
+      out << "Add-DnsServerResourceRecordA" << common << " -IPv4Address \"" << r.address << "\"";
+    } else if (r.type == "CNAME") {
+      out << "Add-DnsServerResourceRecordCName" << common << " -HostNameAlias \"" << r.target
+          << "\"";
+    } else {
+      out << "Add-DnsServerResourceRecord -Srv" << common << " -DomainName \"" << r.target
+          << "\" -Priority " << r.priority << " -Weight " << r.weight << " -Port " << r.port;
+    }
+    out << "\n";
+  }
+  return out.str();
+}
+
+std::string dnscmd_text(const std::vector<DnsRecord>& records) {
+  std::ostringstream out;
+  for (const DnsRecord& r : records) {
+    if (r.placeholder)
+      out << "REM fill in " << r.address << ": ";
+    out << "dnscmd . /RecordAdd " << r.zone << " " << relative(r) << " " << r.ttl << " " << r.type
+        << " " << rdata(r) << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace poolcert
