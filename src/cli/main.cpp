@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   poolcert::cli::setup_pfx(app, runner);
   poolcert::cli::setup_dns(app, runner);
   poolcert::cli::setup_probe(app, runner);
+  poolcert::cli::setup_ca(app, runner);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version

@@ -1,0 +1,1 @@
+#include "poolcert/lab_ca.hpp"
