@@ -1,0 +1,150 @@
+// The TOML layer's reader: parsing with toml11 and the typed readers of toml_reader.hpp.
+#include "toml_reader.hpp"
+
+#include <arpa/inet.h>
+
+#include <cerrno>
+#include <fstream>
+#include <regex>
+
+#include "poolcert/derive.hpp"
+
+namespace poolcert::toml_layer {
+namespace fs = std::filesystem;
+namespace {
+
+// Turns toml11's multi-line syntax message into one line and the caret's place.
+[[noreturn]] void throw_syntax_error(const fs::path& file, const toml::exception& e) {
+  std::string what = e.what();
+  unsigned line = e.location().line();
+  unsigned column = e.location().column();
+  std::smatch m;
+  // toml11 prints " 3 | fqdn = a.b" then "   |        ^--- here": the caret is the column.
+  static const std::regex kSource(R"(\n *(\d+) \| [^\n]*\n( *)\|( *)\^)");
+  if (std::regex_search(what, m, kSource)) {
+    line = static_cast<unsigned>(std::stoul(m[1].str()));
+    column = static_cast<unsigned>(m[3].length());  // "| " then caret: spaces less one, +1
+  }
+  std::string first = what.substr(0, what.find('\n'));
+  if (first.rfind("[error] ", 0) == 0)
+    first.erase(0, 8);
+  throw SpecError(file, line, column, "", "TOML syntax error: " + first);
+}
+
+}  // namespace
+
+Value Reader::parse() const {
+  std::error_code ec;
+  fs::file_status st = fs::status(file_, ec);
+  if (ec)
+    throw IoError(ErrorKind::kBadInput, file_, "read", ec.value());
+  if (fs::is_directory(st))
+    throw IoError(ErrorKind::kBadInput, file_, "read", EISDIR);
+  std::ifstream in(file_, std::ios::binary);
+  if (!in)
+    throw IoError(ErrorKind::kBadInput, file_, "read", errno ? errno : EIO);
+  std::string text;
+  text.resize(kMaxFileBytes + 1);
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad())
+    throw IoError(ErrorKind::kBadInput, file_, "read", errno ? errno : EIO);
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxFileBytes)
+    throw SpecError(file_, 0, 0, "", "file is larger than 1 MiB");
+  std::istringstream stream(text);
+  try {
+    return toml::parse<toml::discard_comments, std::map, std::vector>(stream, file_.string());
+  } catch (const toml::exception& e) {
+    throw_syntax_error(file_, e);
+  } catch (const std::exception& e) {  // toml11 reports some malformed input as runtime_error
+    throw SpecError(file_, 0, 0, "", std::string("TOML syntax error: ") + e.what());
+  }
+}
+
+std::string ipv4_at(const Reader& r, const Value& v, const std::string& field) {
+  std::string text = r.string_at(v, field);
+  in_addr addr{};
+  if (::inet_pton(AF_INET, text.c_str(), &addr) != 1) {
+    r.fail(v, field, "'" + text + "' is not an IPv4 address (dotted quad)");
+  }
+  return text;
+}
+
+int int_at(const Reader& r, const Value& v, const std::string& field, std::int64_t low,
+           std::int64_t high) {
+  std::int64_t n = r.expect(v, toml::value_t::integer, field).as_integer();
+  if (n < low || n > high) {
+    r.fail(v, field,
+           std::to_string(n) + " is out of range (" + std::to_string(low) + " to " +
+               std::to_string(high) + ")");
+  }
+  return static_cast<int>(n);
+}
+
+KeyType key_type_at(const Reader& r, const Value& v, const std::string& field) {
+  std::string s = r.string_at(v, field);
+  if (s == "rsa")
+    return KeyType::kRsa;
+  if (s == "ecdsa")
+    return KeyType::kEcdsa;
+  r.fail(v, field, "'" + s + "' is not a key type (rsa or ecdsa)");
+}
+
+int rsa_bits_at(const Reader& r, const Value& v, const std::string& field) {
+  std::int64_t bits = r.expect(v, toml::value_t::integer, field).as_integer();
+  if (bits < 2048) {
+    r.fail(v, field, "RSA " + std::to_string(bits) + " is too weak: at least 2048 bits");
+  }
+  if (bits != 2048 && bits != 3072 && bits != 4096) {
+    r.fail(v, field,
+           std::to_string(bits) + " is not an RSA size poolcert makes (2048, 3072, 4096)");
+  }
+  return static_cast<int>(bits);
+}
+
+std::string curve_at(const Reader& r, const Value& v, const std::string& field) {
+  std::string c = r.string_at(v, field);
+  if (c != "P-256" && c != "P-384")
+    r.fail(v, field, "'" + c + "' is not a curve (P-256, P-384)");
+  return c;
+}
+
+KeySpec key_at(const Reader& r, const Value& table, const std::string& prefix, KeySpec base) {
+  r.expect(table, toml::value_t::table, prefix.substr(0, prefix.size() - 1));
+  r.reject_unknown(table, prefix, {"type", "bits", "curve", "encrypt"});
+  KeySpec key = base;
+  if (const Value* t = r.find(table, "type")) {
+    key.type = key_type_at(r, *t, prefix + "type");
+    if (key.type != base.type) {
+      key.bits = key.type == KeyType::kRsa ? 2048 : 256;
+      key.curve = key.type == KeyType::kRsa ? "" : "P-256";
+    }
+  }
+  const Value* bits = r.find(table, "bits");
+  const Value* curve = r.find(table, "curve");
+  if (key.type == KeyType::kRsa) {
+    if (curve != nullptr)
+      r.fail(*curve, prefix + "curve", "an RSA key has no curve (use bits)");
+    if (bits != nullptr)
+      key.bits = rsa_bits_at(r, *bits, prefix + "bits");
+  } else {
+    if (bits != nullptr)
+      r.fail(*bits, prefix + "bits", "an ECDSA key's size is its curve");
+    if (curve != nullptr)
+      key.curve = curve_at(r, *curve, prefix + "curve");
+    key.bits = key.curve == "P-384" ? 384 : 256;
+  }
+  if (const Value* e = r.find(table, "encrypt")) {
+    key.encrypt = r.expect(*e, toml::value_t::boolean, prefix + "encrypt").as_boolean();
+  }
+  return key;
+}
+
+std::string pattern_at(const Reader& r, const Value& v, const std::string& field) {
+  std::string p = r.string_at(v, field);
+  if (std::string why = pattern_problem(p); !why.empty())
+    r.fail(v, field, why);
+  return p;
+}
+
+}  // namespace poolcert::toml_layer
