@@ -22,6 +22,10 @@ enum class KeyAction {
 
 const char* key_action_name(KeyAction action) noexcept;  // "create", "reuse", "rekey"
 
+// output_stem names a certificate's files: "<server>" for a spec without [[certificate]],
+// "<server>.<certificate>" otherwise (then .key, .csr, .inf, .pfx).
+std::string output_stem(const std::string& server_fqdn, const std::string& certificate);
+
 // ServerJob is one server's planned work.
 struct ServerJob {
   std::filesystem::path spec_file;
@@ -69,6 +73,10 @@ struct ServerResult {
 // for, and a passphrase is there when a key must be encrypted. Throws (kBadInput) on the first
 // problem; writes nothing but the folders themselves.
 void check_jobs(const std::vector<ServerJob>& jobs, const RunOptions& options);
+
+// write_inf_jobs writes `<stem>.inf` (certreq) for every job instead of a key and a CSR: no key
+// is made. Returns the paths, in job order. Throws IoError, UsageError (a non-RSA key).
+std::vector<std::filesystem::path> write_inf_jobs(const std::vector<ServerJob>& jobs);
 
 // run_jobs carries out `jobs` (after check_jobs) with options.jobs threads. Never throws for
 // one server's failure: it is in that server's result. Results are in the order of `jobs`.

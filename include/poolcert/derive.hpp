@@ -19,6 +19,10 @@ struct DerivedName {
 // CertificatePlan is everything the request for one server's certificate must contain.
 struct CertificatePlan {
   std::string server_fqdn;
+  std::string certificate;    // the CertificateSpec's name ("" for a single-certificate spec)
+  std::string profile;        // the profile's name
+  std::string template_name;  // AD CS template, "" for none
+  bool exportable = false;
   std::string common_name;
   std::vector<std::pair<std::string, std::string>> subject;  // C..OU from the spec, then CN
   std::vector<DerivedName> sans;  // the CN first, then the profile's order, duplicates collapsed
@@ -54,9 +58,13 @@ std::vector<std::string> pattern_placeholders(const std::string& pattern);
 // for an unknown placeholder or a pattern naming two many-valued placeholders.
 std::vector<std::string> expand_pattern(const std::string& pattern, const PatternVars& vars);
 
-// derive_plan derives the certificate request of `server`. Every derived name is validated and
-// lower-cased. Throws std::invalid_argument with a reason when a derived name is not a valid DNS
-// name (spec_toml.cpp turns it into a SpecError at the server's place).
-CertificatePlan derive_plan(const PoolSpec& spec, const ServerSpec& server);
+// derive_plan derives the request of one certificate of `server`. Every derived name is validated
+// and lower-cased. Throws std::invalid_argument with a reason when a derived name is not a valid
+// DNS name (spec_toml.cpp turns it into a SpecError at the server's place).
+CertificatePlan derive_plan(const PoolSpec& spec, const ServerSpec& server,
+                            const CertificateSpec& certificate);
+
+// derive_plans derives every certificate of `server`, in the spec's certificate order.
+std::vector<CertificatePlan> derive_plans(const PoolSpec& spec, const ServerSpec& server);
 
 }  // namespace poolcert

@@ -34,6 +34,9 @@ struct X509Facts {
   std::optional<std::time_t> not_after;
   std::string spki_sha256;
   std::optional<bool> signature_valid;  // requests: the self-signature verifies
+  // The AD CS template: the name extension (1.3.6.1.4.1.311.20.2), else the v2 template
+  // extension's OID (1.3.6.1.4.1.311.21.7); "" when neither is present.
+  std::string template_name;
 };
 
 // certificate_facts describes a certificate. Throws OpenSslError on an unusable public key.

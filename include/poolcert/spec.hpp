@@ -62,6 +62,24 @@ struct Profile {
   bool allow_sha1_signature = true;  // verify: SHA-1 signed certificates
   bool allow_rsassa_pss = false;     // verify: RSASSA-PSS signed certificates
   std::vector<DnsRecordRule> dns_records;
+  std::string template_name;  // AD CS certificate template to ask for ("WebServer"), "" for none
+  bool exportable = false;    // certreq: the key must be exportable (Edge: same key on each member)
+};
+
+// CertificateSpec is one certificate every server of a spec gets: its name (the `<certificate>` of
+// `<server>.<certificate>.key`; "" when the spec lists no [[certificate]], giving `<server>.key`)
+// and its role's profile.
+struct CertificateSpec {
+  std::string name;
+  Profile profile;
+};
+
+// SimpleUrls are the pool's simple URL hosts (Lync/SfB web services): meet (one per SIP domain
+// usually), dial-in and admin.
+struct SimpleUrls {
+  std::vector<std::string> meet;
+  std::string dialin;
+  std::string admin;
 };
 
 // DnsSettings are a spec's [dns] table.
@@ -85,17 +103,21 @@ struct ServerSpec {
   SourcePlace place;
 };
 
-// PoolSpec is one spec file, validated: every name checked, the profile loaded, every server's
-// certificate derivable.
+// PoolSpec is one spec file, validated: every name checked, the profiles loaded, every server's
+// certificates derivable.
 struct PoolSpec {
   std::filesystem::path file;
-  Profile profile;
-  std::filesystem::path output_dir;  // resolved against the spec's folder
+  std::vector<CertificateSpec> certificates;  // at least one; the first is the default
+  std::filesystem::path output_dir;           // resolved against the spec's folder
   std::string pool_fqdn;
   std::vector<std::string> sip_domains;  // in spec order, no duplicates
   std::string vip;       // the front ends' load-balancer virtual IP (IPv4), "" when not given
   std::string web_fqdn;  // the internal web farm FQDN, "" when not given
   std::string web_vip;   // its virtual IP
+  std::string web_external_fqdn;  // the external web services FQDN
+  std::string webconf_fqdn;       // the Edge's external web conferencing FQDN
+  SimpleUrls simple_urls;
+  std::string template_name;  // the spec's AD CS template; "" keeps each profile's
   DnsSettings dns;
   KeySpec key;
   std::vector<std::pair<std::string, std::string>> subject;  // C, ST, L, O, OU in that order
@@ -110,6 +132,17 @@ std::string describe_key(const KeySpec& key);
 
 // profile_allows_key tells whether `key` matches one of the profile's allowed key rules.
 bool profile_allows_key(const Profile& profile, const KeySpec& key);
+
+// is_certificate_name tells whether `name` can name a certificate of a spec: 1-32 lower-case
+// letters, digits and hyphens, starting with a letter or digit (it becomes part of file names).
+bool is_certificate_name(const std::string& name);
+
+// template_name_problem checks an AD CS certificate template name; "" when usable (1-64
+// printable ASCII characters, no quote, since it goes into certreq INF files and a BMPString).
+std::string template_name_problem(const std::string& name);
+
+// effective_template is the template to ask for: the spec's, else the profile's.
+const std::string& effective_template(const PoolSpec& spec, const Profile& profile);
 
 // describe_allowed_keys lists a profile's allowed keys: "RSA 2048/4096, ECDSA P-256".
 std::string describe_allowed_keys(const Profile& profile);

@@ -20,6 +20,10 @@ struct ProfileSearch {
 // folders compiled in (the source tree's templates/profiles and the installed share folder).
 ProfileSearch default_profile_search();
 
+// find_profiles lists every profile file in `search.dirs`, by name; where two folders hold the
+// same name the first wins (as resolve_profile would pick it).
+std::vector<std::filesystem::path> find_profiles(const ProfileSearch& search);
+
 // load_profile reads and validates one profile file. Throws SpecError (file:line:col, field) for
 // any mistake, IoError when the file cannot be read.
 Profile load_profile(const std::filesystem::path& file);

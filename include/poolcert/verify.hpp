@@ -52,11 +52,14 @@ CertificateInputs read_certificate_files(const std::vector<std::filesystem::path
 // the folder itself cannot be read.
 CertificateInputs read_certificate_dir(const std::filesystem::path& dir);
 
-// ServerReport is the checks of one server's certificate (`cert` empty when none was found).
+// ServerReport is the checks of one certificate of one server (`cert` empty when none was found).
 struct ServerReport {
   std::string server;
   std::filesystem::path cert;
   std::vector<CheckResult> checks;
+  std::string certificate;  // the spec's certificate name, "" for a single-certificate spec
+  std::string profile;
+  std::string template_name;  // the AD CS template the certificate was issued from, if it says
 };
 
 // UnmatchedCertificate is a leaf of the input that belongs to no server of the spec.
@@ -85,6 +88,7 @@ struct VerifyOptions {
   std::time_t at = 0;                              // the time to check at
   bool strict = false;                             // san.extra fails instead of warning
   std::vector<std::string> servers;                // only these (empty: every server of the spec)
+  std::vector<std::string> certificates;           // only these certificate names (empty: all)
 };
 
 // verify checks `input` (leaves and intermediates, any order) against `spec`: pairs each leaf
@@ -97,6 +101,7 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<InputCertificate>& i
 // CertificateChecks are the inputs of the per-certificate checks (verify_checks.cpp).
 struct CertificateChecks {
   const PoolSpec* spec = nullptr;
+  const Profile* profile = nullptr;  // the certificate's role
   const CertificatePlan* plan = nullptr;
   X509* leaf = nullptr;
   std::vector<X509*> supplied;  // every certificate of the input, the leaf among them

@@ -28,16 +28,14 @@ std::string prompt_hidden(const std::string& prompt) {
   }
   std::string line;
   std::getline(std::cin, line);
-  if (have_tty)
-    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+  if (have_tty) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
   std::cerr << "\n";
   return line;
 }
 
 std::string first_line(std::string text) {
   std::size_t end = text.find_first_of("\r\n");
-  if (end != std::string::npos)
-    text.resize(end);
+  if (end != std::string::npos) text.resize(end);
   return text;
 }
 
@@ -47,8 +45,7 @@ std::vector<PoolSpec> load_specs(const std::vector<std::string>& paths) {
   ProfileSearch search = default_profile_search();
   std::vector<PoolSpec> specs;
   specs.reserve(paths.size());
-  for (const std::string& path : paths)
-    specs.push_back(load_spec(path, search));
+  for (const std::string& path : paths) specs.push_back(load_spec(path, search));
   return specs;
 }
 
@@ -56,8 +53,7 @@ std::vector<std::string> normalise_server_names(const std::vector<std::string>& 
   std::vector<std::string> out;
   for (const std::string& name : names) {
     NameCheck check = check_dns_name(name);
-    if (!check.ok())
-      throw UsageError("--server '" + name + "': " + check.reason);
+    if (!check.ok()) throw UsageError("--server '" + name + "': " + check.reason);
     out.push_back(check.name);
   }
   return out;
@@ -80,19 +76,15 @@ std::optional<std::string> read_passphrase(const PassphraseSource& source,
     std::string text = read_input_file(source.file, 64 << 10);
     pass = first_line(text);
     OPENSSL_cleanse(text.data(), text.size());
-    if (pass.empty())
-      throw UsageError(source.file + ": the passphrase file's first line is empty");
+    if (pass.empty()) throw UsageError(source.file + ": the passphrase file's first line is empty");
   } else if (!source.env.empty()) {
     const char* value = std::getenv(source.env.c_str());
-    if (value == nullptr)
-      throw UsageError("--passphrase-env: " + source.env + " is not set");
+    if (value == nullptr) throw UsageError("--passphrase-env: " + source.env + " is not set");
     pass = value;
-    if (pass.empty())
-      throw UsageError("--passphrase-env: " + source.env + " is empty");
+    if (pass.empty()) throw UsageError("--passphrase-env: " + source.env + " is empty");
   } else if (!prompt.empty() && ::isatty(STDIN_FILENO) == 1) {
     pass = prompt_hidden(prompt);
-    if (pass.empty())
-      throw UsageError("empty passphrase");
+    if (pass.empty()) throw UsageError("empty passphrase");
     if (confirm && prompt_hidden("Again: ") != pass) {
       throw UsageError("the two passphrases differ");
     }

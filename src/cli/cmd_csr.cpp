@@ -23,6 +23,7 @@ struct CsrCliOptions {
   bool rekey = false;
   bool encrypt_key = false;
   PassphraseSource passphrase;
+  std::string format = "pem";
   bool json = false;
 };
 
@@ -30,10 +31,8 @@ struct CsrCliOptions {
 // encrypted key to reuse.
 bool needs_passphrase(const std::vector<ServerJob>& jobs) {
   for (const ServerJob& job : jobs) {
-    if (job.action != KeyAction::kReuse && job.plan.key.encrypt)
-      return true;
-    if (job.action == KeyAction::kReuse && file_is_encrypted_key(job.key_path))
-      return true;
+    if (job.action != KeyAction::kReuse && job.plan.key.encrypt) return true;
+    if (job.action == KeyAction::kReuse && file_is_encrypted_key(job.key_path)) return true;
   }
   return false;
 }
@@ -41,12 +40,20 @@ bool needs_passphrase(const std::vector<ServerJob>& jobs) {
 Outcome run_csr(const CsrCliOptions& opt) {
   std::vector<PoolSpec> specs = load_specs(opt.specs);
   PlanOptions plan_options;
-  if (!opt.output_dir.empty())
-    plan_options.output_dir = opt.output_dir;
+  if (!opt.output_dir.empty()) plan_options.output_dir = opt.output_dir;
   plan_options.servers = normalise_server_names(opt.servers);
   plan_options.rekey = opt.rekey;
   plan_options.encrypt_keys = opt.encrypt_key;
   std::vector<ServerJob> jobs = plan_jobs(specs, plan_options);
+  if (opt.format == "inf") {  // certreq makes the key on the Windows server: none is made here
+    std::vector<std::filesystem::path> infs = write_inf_jobs(jobs);
+    if (opt.json) {
+      std::cout << inf_json(jobs, infs).dump(2) << "\n";
+    } else {
+      for (const auto& inf : infs) std::cout << "wrote " << inf.string() << "\n";
+    }
+    return Outcome::kOk;
+  }
 
   RunOptions run_options;
   run_options.jobs = opt.jobs != 0 ? opt.jobs : std::max(1u, std::thread::hardware_concurrency());
@@ -61,8 +68,7 @@ Outcome run_csr(const CsrCliOptions& opt) {
     run_options.progress = [&progress_mutex](std::size_t done, std::size_t total) {
       std::lock_guard<std::mutex> lock(progress_mutex);
       std::cerr << "\rpoolcert: " << done << "/" << total << " servers done" << std::flush;
-      if (done == total)
-        std::cerr << "\r\033[K" << std::flush;
+      if (done == total) std::cerr << "\r\033[K" << std::flush;
     };
   }
   std::vector<ServerResult> results = run_jobs(jobs, run_options);
@@ -95,6 +101,9 @@ void setup_csr(CLI::App& app, Runner& runner) {
   cmd->add_flag("--encrypt-key", opt->encrypt_key,
                 "encrypt new keys (PKCS#8, AES-256) under the passphrase");
   add_passphrase_options(*cmd, opt->passphrase);
+  cmd->add_option("--format", opt->format,
+                  "pem: key and CSR here; inf: a certreq INF per server, the key made on Windows")
+      ->check(CLI::IsMember({"pem", "inf"}));
   cmd->add_flag("--json", opt->json, "machine-readable summary on stdout");
   cmd->callback([opt, &runner] { runner = [opt] { return run_csr(*opt); }; });
 }

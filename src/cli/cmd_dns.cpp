@@ -29,16 +29,14 @@ void write_zone_files(const std::string& dir, const std::vector<DnsRecord>& reco
   for (const std::string& zone : zones(records)) {
     std::filesystem::path file = std::filesystem::path(dir) / (zone + ".zone");
     write_file_atomic(file, zone_file(zone, records), 0644, Existing::kReplace);
-    if (!quiet)
-      std::cerr << "poolcert: wrote " << file.string() << "\n";
+    if (!quiet) std::cerr << "poolcert: wrote " << file.string() << "\n";
   }
 }
 
 Outcome run_check(const DnsCliOptions& opt, const std::vector<DnsRecord>& records,
                   const std::vector<std::string>& warnings) {
   DnsCheckOptions options;
-  for (const std::string& r : opt.resolvers)
-    options.resolvers.push_back(parse_resolver(r));
+  for (const std::string& r : opt.resolvers) options.resolvers.push_back(parse_resolver(r));
   options.timeout_s = opt.timeout;
   std::vector<RecordCheck> checks = check_dns_records(records, options);
   if (opt.json) {
@@ -59,13 +57,10 @@ Outcome run_dns(const DnsCliOptions& opt) {
   for (std::string& w : dns_placeholder_warnings(records)) warnings.push_back(std::move(w));
   bool json = opt.json || opt.format == "json";
   if (!json) {
-    for (const std::string& w : warnings)
-      std::cerr << "poolcert: warning: " << w << "\n";
+    for (const std::string& w : warnings) std::cerr << "poolcert: warning: " << w << "\n";
   }
-  if (opt.check)
-    return run_check(opt, records, warnings);
-  if (!opt.zone_dir.empty())
-    write_zone_files(opt.zone_dir, records, json);
+  if (opt.check) return run_check(opt, records, warnings);
+  if (!opt.zone_dir.empty()) write_zone_files(opt.zone_dir, records, json);
   if (json) {
     std::cout << dns_json(records, warnings).dump(2) << "\n";
   } else if (opt.format == "zone") {

@@ -25,8 +25,7 @@ InspectedFile inspect_one(const std::string& path) {
     out.encoding = objects.encoding;
     for (const auto& cert : objects.certificates)
       out.objects.push_back(certificate_facts(cert.get()));
-    for (const auto& req : objects.requests)
-      out.objects.push_back(request_facts(req.get()));
+    for (const auto& req : objects.requests) out.objects.push_back(request_facts(req.get()));
   } catch (const Error& e) {
     out.error = e.what();
   }
@@ -35,12 +34,10 @@ InspectedFile inspect_one(const std::string& path) {
 
 Outcome run_inspect(const InspectCliOptions& opt) {
   std::vector<InspectedFile> files;
-  for (const std::string& path : opt.files)
-    files.push_back(inspect_one(path));
+  for (const std::string& path : opt.files) files.push_back(inspect_one(path));
   bool bad = false;
   for (const InspectedFile& f : files) {
-    if (f.error.empty())
-      continue;
+    if (f.error.empty()) continue;
     std::cerr << "poolcert: error: " << f.error << "\n";
     bad = true;
   }
@@ -49,17 +46,14 @@ Outcome run_inspect(const InspectCliOptions& opt) {
   } else {
     bool first = true;
     for (const InspectedFile& f : files) {
-      if (!f.error.empty())
-        continue;
-      if (!first)
-        std::cout << "\n";
+      if (!f.error.empty()) continue;
+      if (!first) std::cout << "\n";
       print_inspect(std::cout, f);
       first = false;
     }
   }
   // Unreadable input is bad input: exit 2, after showing what could be read.
-  if (bad)
-    throw UsageError("some files could not be read");
+  if (bad) throw UsageError("some files could not be read");
   return Outcome::kOk;
 }
 

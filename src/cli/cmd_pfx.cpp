@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "poolcert/csr_batch.hpp"
 #include "poolcert/error.hpp"
 #include "poolcert/file_io.hpp"
 #include "poolcert/inspect.hpp"
@@ -21,6 +22,7 @@ namespace {
 struct PfxCliOptions {
   std::string spec;
   std::string server;
+  std::string certificate;
   std::string cert;
   std::string chain;
   std::string key_dir;
@@ -31,6 +33,19 @@ struct PfxCliOptions {
   bool force = false;
   bool json = false;
 };
+
+// The certificate of the spec the PFX is for: --certificate, or the only one.
+const CertificateSpec& choose_certificate(const PoolSpec& spec, const std::string& name) {
+  if (name.empty() && spec.certificates.size() == 1) return spec.certificates.front();
+  std::string names;
+  for (const CertificateSpec& c : spec.certificates) {
+    if (c.name == name) return c;
+    names += (names.empty() ? "" : ", ") + c.name;
+  }
+  throw UsageError(name.empty()
+                       ? "the spec has several certificates: give --certificate (" + names + ")"
+                       : "--certificate " + name + ": not in the spec (" + names + ")");
+}
 
 // Orders the chain from the leaf's issuer upward; certificates not on the path are left out.
 std::vector<X509*> chain_for(X509* leaf, const std::vector<InputCertificate>& certs) {
@@ -45,8 +60,7 @@ std::vector<X509*> chain_for(X509* leaf, const std::vector<InputCertificate>& ce
         break;
       }
     }
-    if (next == nullptr)
-      break;
+    if (next == nullptr) break;
     chain.push_back(next);
     cur = next;
   }
@@ -56,10 +70,12 @@ std::vector<X509*> chain_for(X509* leaf, const std::vector<InputCertificate>& ce
 Outcome run_pfx(const PfxCliOptions& opt) {
   PoolSpec spec = load_specs({opt.spec}).front();
   std::string server = normalise_server_names({opt.server}).front();
+  const CertificateSpec& certificate = choose_certificate(spec, opt.certificate);
   std::filesystem::path key_dir =
       opt.key_dir.empty() ? spec.output_dir : std::filesystem::path(opt.key_dir);
+  std::string stem = output_stem(server, certificate.name);
   std::filesystem::path out =
-      opt.output.empty() ? key_dir / (server + ".pfx") : std::filesystem::path(opt.output);
+      opt.output.empty() ? key_dir / (stem + ".pfx") : std::filesystem::path(opt.output);
   std::error_code ec;
   if (std::filesystem::exists(std::filesystem::symlink_status(out, ec))) {
     throw UsageError(out.string() +
@@ -71,24 +87,22 @@ Outcome run_pfx(const PfxCliOptions& opt) {
     throw UsageError("give the PFX passphrase with --passphrase-file or --passphrase-env");
 
   std::vector<std::filesystem::path> files = {opt.cert};
-  if (!opt.chain.empty())
-    files.emplace_back(opt.chain);
+  if (!opt.chain.empty()) files.emplace_back(opt.chain);
   CertificateInputs inputs = read_certificate_files(files);
   VerifyOptions options;
   options.key_dir = key_dir;
-  if (!opt.ca_bundle.empty())
-    options.ca_bundle = opt.ca_bundle;
+  if (!opt.ca_bundle.empty()) options.ca_bundle = opt.ca_bundle;
   options.at = std::time(nullptr);
   options.servers = {server};
+  options.certificates = {certificate.name};
   VerifyReport report = verify(spec, inputs.certs, options);
 
-  std::filesystem::path key_path = key_dir / (server + ".key");
+  std::filesystem::path key_path = key_dir / (stem + ".key");
   ossl::UniquePtr<EVP_PKEY> key = read_private_key(key_path, passphrase);
   std::string key_spki = spki_sha256(key.get());
   X509* leaf = nullptr;
   for (const InputCertificate& c : inputs.certs) {
-    if (spki_sha256(X509_get0_pubkey(c.cert.get())) == key_spki)
-      leaf = c.cert.get();
+    if (spki_sha256(X509_get0_pubkey(c.cert.get())) == key_spki) leaf = c.cert.get();
   }
   if (leaf == nullptr) {
     std::cerr << "poolcert: error: no certificate in " << opt.cert << " is for the key "
@@ -108,10 +122,10 @@ Outcome run_pfx(const PfxCliOptions& opt) {
     return Outcome::kFailed;
   }
   Pkcs12Options p12;
-  p12.friendly_name =
-      derive_plan(spec, *std::find_if(spec.servers.begin(), spec.servers.end(),
-                                      [&](const ServerSpec& s) { return s.fqdn == server; }))
-          .common_name;
+  auto entry = std::find_if(spec.servers.begin(), spec.servers.end(),
+                            [&](const ServerSpec& s) { return s.fqdn == server; });
+  if (entry == spec.servers.end()) throw UsageError("--server " + server + ": not in the spec");
+  p12.friendly_name = derive_plan(spec, *entry, certificate).common_name;
   p12.legacy = opt.legacy;
   std::vector<X509*> chain = chain_for(leaf, inputs.certs);
   std::string der = build_pkcs12(key.get(), leaf, chain, *passphrase, p12);
@@ -144,6 +158,9 @@ void setup_pfx(CLI::App& app, Runner& runner) {
   cmd->add_option("--server", opt->server, "the server whose certificate this is")
       ->required()
       ->type_name("FQDN");
+  cmd->add_option("--certificate", opt->certificate,
+                  "which of the spec's [[certificate]] entries (when it has several)")
+      ->type_name("NAME");
   cmd->add_option("--cert", opt->cert, "the issued certificate (PEM, DER or PKCS#7)")
       ->required()
       ->type_name("FILE");

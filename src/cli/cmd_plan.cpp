@@ -22,8 +22,7 @@ struct PlanCliOptions {
 Outcome run_plan(const PlanCliOptions& opt) {
   std::vector<PoolSpec> specs = load_specs(opt.specs);
   PlanOptions plan_options;
-  if (!opt.output_dir.empty())
-    plan_options.output_dir = opt.output_dir;
+  if (!opt.output_dir.empty()) plan_options.output_dir = opt.output_dir;
   plan_options.servers = normalise_server_names(opt.servers);
   plan_options.rekey = opt.rekey;
   std::vector<ServerJob> jobs = plan_jobs(specs, plan_options);
@@ -37,8 +36,7 @@ Outcome run_plan(const PlanCliOptions& opt) {
   if (opt.json) {
     std::cout << plan_json(jobs, warnings).dump(2) << "\n";
   } else {
-    for (const std::string& w : warnings)
-      std::cerr << "poolcert: warning: " << w << "\n";
+    for (const std::string& w : warnings) std::cerr << "poolcert: warning: " << w << "\n";
     print_plan(std::cout, jobs);
   }
   return Outcome::kOk;

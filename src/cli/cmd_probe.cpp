@@ -46,12 +46,10 @@ Outcome run_probe(const ProbeCliOptions& opt) {
 
   VerifyOptions options;
   options.key_dir = opt.key_dir.empty() ? spec.output_dir : std::filesystem::path(opt.key_dir);
-  if (!opt.ca_bundle.empty())
-    options.ca_bundle = opt.ca_bundle;
+  if (!opt.ca_bundle.empty()) options.ca_bundle = opt.ca_bundle;
   options.min_days = opt.min_days;
   options.at = std::time(nullptr);
-  if (!opt.server.empty())
-    options.servers = normalise_server_names({opt.server});
+  if (!opt.server.empty()) options.servers = normalise_server_names({opt.server});
 
   ProbeResult result = probe_tls(target);
   std::vector<InputCertificate> presented;
@@ -60,8 +58,7 @@ Outcome run_probe(const ProbeCliOptions& opt) {
     presented.push_back({where + "#" + std::to_string(i), std::move(result.chain[i])});
   }
   VerifyReport report = verify(spec, presented, options);
-  if (opt.server.empty())
-    keep_probed_servers(report);
+  if (opt.server.empty()) keep_probed_servers(report);
   if (opt.json) {
     std::cout << probe_json(where, target.sni, result, presented.size(), report).dump(2) << "\n";
   } else {

@@ -38,8 +38,7 @@ Outcome run_verify(const VerifyCliOptions& opt) {
     // A typo must not quietly turn key.match into "could not be checked".
     throw UsageError("--key-dir " + opt.key_dir + ": no such folder");
   }
-  if (!opt.ca_bundle.empty())
-    options.ca_bundle = opt.ca_bundle;
+  if (!opt.ca_bundle.empty()) options.ca_bundle = opt.ca_bundle;
   options.min_days = opt.min_days;
   options.at = opt.at.empty() ? std::time(nullptr) : parse_time(opt.at);
   options.strict = opt.strict;
@@ -60,8 +59,7 @@ Outcome run_verify(const VerifyCliOptions& opt) {
   } else {
     print_verify(std::cout, report, use_colour());
   }
-  if (!inputs.errors.empty())
-    return Outcome::kBadInput;  // outweighs any check result
+  if (!inputs.errors.empty()) return Outcome::kBadInput;  // outweighs any check result
   return report.failed() ? Outcome::kFailed : Outcome::kOk;
 }
 

@@ -16,5 +16,6 @@ void setup_pfx(CLI::App& app, Runner& runner);
 void setup_dns(CLI::App& app, Runner& runner);
 void setup_probe(CLI::App& app, Runner& runner);
 void setup_ca(CLI::App& app, Runner& runner);
+void setup_profiles(CLI::App& app, Runner& runner);
 
 }  // namespace poolcert::cli

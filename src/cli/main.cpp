@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   poolcert::cli::setup_dns(app, runner);
   poolcert::cli::setup_probe(app, runner);
   poolcert::cli::setup_ca(app, runner);
+  poolcert::cli::setup_profiles(app, runner);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version

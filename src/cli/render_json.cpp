@@ -3,6 +3,7 @@
 #include <map>
 
 #include "poolcert/inspect.hpp"
+#include "poolcert/lab_ca.hpp"
 
 namespace poolcert::cli {
 namespace {
@@ -18,13 +19,17 @@ json key_json(const KeySpec& key) {
 
 json sans_json(const CertificatePlan& plan) {
   json names = json::array();
-  for (const DerivedName& d : plan.sans)
-    names.push_back(d.name);
+  for (const DerivedName& d : plan.sans) names.push_back(d.name);
   return names;
 }
 
 json optional_time(const std::optional<std::time_t>& t) {
   return t ? json(format_utc(*t)) : json(nullptr);
+}
+
+// A spec without [[certificate]] has one unnamed certificate: null in JSON.
+json certificate_json(const std::string& name) {
+  return name.empty() ? json(nullptr) : json(name);
 }
 
 json record_json(const DnsRecord& r) {
@@ -63,6 +68,7 @@ json facts_json(const X509Facts& f) {
           {"not_before", optional_time(f.not_before)},
           {"not_after", optional_time(f.not_after)},
           {"spki_sha256", f.spki_sha256},
+          {"template", f.template_name.empty() ? json(nullptr) : json(f.template_name)},
           {"signature_valid", f.signature_valid ? json(*f.signature_valid) : json(nullptr)}};
 }
 
@@ -72,9 +78,12 @@ json plan_json(const std::vector<ServerJob>& jobs, const std::vector<std::string
   json servers = json::array();
   for (const ServerJob& job : jobs) {
     json reasons = json::array();
-    for (const DerivedName& d : job.plan.sans)
-      reasons.push_back(d.reason);
+    for (const DerivedName& d : job.plan.sans) reasons.push_back(d.reason);
     servers.push_back({{"server", job.plan.server_fqdn},
+                       {"certificate", certificate_json(job.plan.certificate)},
+                       {"template", job.plan.template_name.empty() ? json(nullptr)
+                                                                   : json(job.plan.template_name)},
+                       {"exportable", job.plan.exportable},
                        {"spec", job.spec_file.string()},
                        {"profile", job.profile},
                        {"subject", join_name(job.plan.subject)},
@@ -110,6 +119,10 @@ json csr_json(const std::vector<ServerJob>& jobs, const std::vector<ServerResult
       ++created;
     }
     servers.push_back({{"server", job.plan.server_fqdn},
+                       {"certificate", certificate_json(job.plan.certificate)},
+                       {"template", job.plan.template_name.empty() ? json(nullptr)
+                                                                   : json(job.plan.template_name)},
+                       {"exportable", job.plan.exportable},
                        {"spec", job.spec_file.string()},
                        {"profile", job.profile},
                        {"status", r.ok ? "ok" : "failed"},
@@ -131,12 +144,60 @@ json csr_json(const std::vector<ServerJob>& jobs, const std::vector<ServerResult
             {"failed", failed}}}};
 }
 
+json profiles_json(const std::vector<Profile>& profiles) {
+  json out = json::array();
+  for (const Profile& p : profiles) {
+    json records = json::array();
+    for (const DnsRecordRule& r : p.dns_records) {
+      records.push_back({{"type", r.type},
+                         {"name", r.name},
+                         {"address", r.address.empty() ? json(nullptr) : json(r.address)},
+                         {"target", r.target.empty() ? json(nullptr) : json(r.target)},
+                         {"port", r.port.empty() ? json(nullptr) : json(r.port)},
+                         {"when", r.when.empty() ? json(nullptr) : json(r.when)},
+                         {"why", r.why}});
+    }
+    out.push_back({{"name", p.name},
+                   {"file", p.file.string()},
+                   {"description", p.description},
+                   {"cn", p.cn_pattern},
+                   {"sans", p.san_patterns},
+                   {"wildcards", p.allow_wildcards},
+                   {"eku_request", p.eku_request},
+                   {"eku_require", p.eku_require},
+                   {"eku_recommend", p.eku_recommend},
+                   {"key_usage", p.key_usage},
+                   {"allowed_keys", describe_allowed_keys(p)},
+                   {"default_key", describe_key(p.default_key)},
+                   {"exportable", p.exportable},
+                   {"template", p.template_name.empty() ? json(nullptr) : json(p.template_name)},
+                   {"signature",
+                    {{"digest", p.digest},
+                     {"allow_sha1", p.allow_sha1_signature},
+                     {"allow_rsassa_pss", p.allow_rsassa_pss}}},
+                   {"dns_records", records}});
+  }
+  return {{"profiles", out}};
+}
+
+json inf_json(const std::vector<ServerJob>& jobs, const std::vector<std::filesystem::path>& infs) {
+  json servers = json::array();
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    servers.push_back({{"server", jobs[i].plan.server_fqdn},
+                       {"certificate", certificate_json(jobs[i].plan.certificate)},
+                       {"spec", jobs[i].spec_file.string()},
+                       {"inf_path", infs[i].string()},
+                       {"subject", join_name(jobs[i].plan.subject)},
+                       {"sans", sans_json(jobs[i].plan)}});
+  }
+  return {{"servers", servers}};
+}
+
 json inspect_json(const std::vector<InspectedFile>& files) {
   json out = json::array();
   for (const InspectedFile& f : files) {
     json objects = json::array();
-    for (const X509Facts& facts : f.objects)
-      objects.push_back(facts_json(facts));
+    for (const X509Facts& facts : f.objects) objects.push_back(facts_json(facts));
     out.push_back({{"file", f.file.string()},
                    {"encoding", f.encoding.empty() ? json(nullptr) : json(f.encoding)},
                    {"error", f.error.empty() ? json(nullptr) : json(f.error)},
@@ -156,9 +217,13 @@ json verify_json(const VerifyReport& report, const CertificateInputs& inputs) {
                         {"expected", c.expected},
                         {"found", c.found}});
     }
-    servers.push_back({{"server", s.server},
-                       {"cert", s.cert.empty() ? json(nullptr) : json(s.cert.string())},
-                       {"checks", checks}});
+    servers.push_back(
+        {{"server", s.server},
+         {"certificate", certificate_json(s.certificate)},
+         {"profile", s.profile},
+         {"template", s.template_name.empty() ? json(nullptr) : json(s.template_name)},
+         {"cert", s.cert.empty() ? json(nullptr) : json(s.cert.string())},
+         {"checks", checks}});
   }
   json unmatched = json::array();
   for (const UnmatchedCertificate& u : report.unmatched) {
@@ -175,8 +240,7 @@ json verify_json(const VerifyReport& report, const CertificateInputs& inputs) {
     errors.push_back({{"file", file.string()}, {"message", message}});
   }
   json ignored = json::array();
-  for (const auto& file : inputs.ignored)
-    ignored.push_back(file.string());
+  for (const auto& file : inputs.ignored) ignored.push_back(file.string());
   return {{"servers", servers},
           {"unmatched", unmatched},
           {"superseded", superseded},
@@ -201,8 +265,7 @@ json pfx_json(const std::filesystem::path& pfx, const std::string& server,
 
 json dns_json(const std::vector<DnsRecord>& records, const std::vector<std::string>& warnings) {
   json out = json::array();
-  for (const DnsRecord& r : records)
-    out.push_back(record_json(r));
+  for (const DnsRecord& r : records) out.push_back(record_json(r));
   return {{"records", out}, {"warnings", warnings}};
 }
 
@@ -234,6 +297,46 @@ json probe_json(const std::string& target, const std::string& sni, const ProbeRe
   out["cipher"] = result.cipher;
   out["chain_length"] = chain_length;
   return out;
+}
+
+}  // namespace poolcert::cli
+
+// --- poolcert ca (appended with the lab CA; its include belongs with the others above) -----
+
+namespace poolcert::cli {
+
+nlohmann::json ca_json(const LabCaInit& init) {
+  nlohmann::json certs = nlohmann::json::array();
+  for (const LabCaFile& f : init.files) {
+    certs.push_back({{"role", f.role},
+                     {"certificate", f.certificate.string()},
+                     {"key", f.key.string()},
+                     {"subject", join_name(f.facts.subject)},
+                     {"serial", f.facts.serial},
+                     {"not_after", optional_time(f.facts.not_after)}});
+  }
+  auto url = [](const std::string& u) {
+    return u.empty() ? nlohmann::json(nullptr) : nlohmann::json(u);
+  };
+  return {{"dir", init.dir.string()},
+          {"config", init.config.string()},
+          {"certificates", certs},
+          {"crl_distribution_point", url(init.cdp_url)},
+          {"authority_info_access", url(init.aia_url)}};
+}
+
+nlohmann::json ca_json(const std::vector<IssuedCertificate>& issued) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const IssuedCertificate& i : issued) {
+    list.push_back({{"csr", i.csr.string()},
+                    {"certificate", i.certificate.string()},
+                    {"chain", i.chain.string()},
+                    {"subject", join_name(i.facts.subject)},
+                    {"sans", i.facts.dns_sans},
+                    {"serial", i.facts.serial},
+                    {"not_after", optional_time(i.facts.not_after)}});
+  }
+  return {{"issued", list}};
 }
 
 }  // namespace poolcert::cli

@@ -28,6 +28,9 @@ nlohmann::json plan_json(const std::vector<ServerJob>& jobs,
                          const std::vector<std::string>& warnings);
 nlohmann::json csr_json(const std::vector<ServerJob>& jobs,
                         const std::vector<ServerResult>& results);
+nlohmann::json profiles_json(const std::vector<Profile>& profiles);
+nlohmann::json inf_json(const std::vector<ServerJob>& jobs,
+                        const std::vector<std::filesystem::path>& infs);
 nlohmann::json inspect_json(const std::vector<InspectedFile>& files);
 nlohmann::json verify_json(const VerifyReport& report, const CertificateInputs& inputs);
 nlohmann::json pfx_json(const std::filesystem::path& pfx, const std::string& server,
@@ -40,5 +43,22 @@ nlohmann::json dns_check_json(const std::vector<RecordCheck>& checks,
 nlohmann::json probe_json(const std::string& target, const std::string& sni,
                           const ProbeResult& result, std::size_t chain_length,
                           const VerifyReport& report);
+
+}  // namespace poolcert::cli
+
+// The lab CA's results (poolcert ca init / ca sign), declared apart: see poolcert/lab_ca.hpp.
+namespace poolcert {
+struct LabCaInit;
+struct IssuedCertificate;
+}  // namespace poolcert
+
+namespace poolcert::cli {
+
+// ca_json: {"dir","config","certificates":[{"role","certificate","key","subject","serial",
+// "not_after"}],"crl_distribution_point","authority_info_access"} for `ca init`.
+nlohmann::json ca_json(const LabCaInit& init);
+// ca_json: {"issued":[{"csr","certificate","chain","subject","sans","serial","not_after"}]} for
+// `ca sign`.
+nlohmann::json ca_json(const std::vector<IssuedCertificate>& issued);
 
 }  // namespace poolcert::cli

@@ -21,8 +21,7 @@ const char* ansi(Table::Colour c) {
 
 std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
   std::string out;
-  for (const std::string& s : items)
-    out += (out.empty() ? "" : sep) + s;
+  for (const std::string& s : items) out += (out.empty() ? "" : sep) + s;
   return out;
 }
 
@@ -48,40 +47,33 @@ void Table::print(std::ostream& out) const {
   std::vector<std::size_t> width(header_.size());
   for (std::size_t c = 0; c < header_.size(); ++c) {
     width[c] = header_[c].size();
-    for (const auto& row : rows_)
-      width[c] = std::max(width[c], row[c].size());
+    for (const auto& row : rows_) width[c] = std::max(width[c], row[c].size());
   }
   auto print_row = [&](const std::vector<std::string>& cells, const std::vector<Colour>* colours) {
     for (std::size_t c = 0; c < cells.size(); ++c) {
       bool last = c + 1 == cells.size();
       Colour colour = colours ? (*colours)[c] : Colour::kNone;
       bool paint = colour_ && colour != Colour::kNone;
-      if (paint)
-        out << ansi(colour);
+      if (paint) out << ansi(colour);
       out << cells[c];
-      if (paint)
-        out << "\033[0m";
-      if (!last)
-        out << std::string(width[c] - cells[c].size() + 2, ' ');
+      if (paint) out << "\033[0m";
+      if (!last) out << std::string(width[c] - cells[c].size() + 2, ' ');
     }
     out << "\n";
   };
   print_row(header_, nullptr);
-  for (std::size_t r = 0; r < rows_.size(); ++r)
-    print_row(rows_[r], &colours_[r]);
+  for (std::size_t r = 0; r < rows_.size(); ++r) print_row(rows_[r], &colours_[r]);
 }
 
 void print_plan(std::ostream& out, const std::vector<ServerJob>& jobs) {
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     const ServerJob& job = jobs[i];
-    if (i > 0)
-      out << "\n";
+    if (i > 0) out << "\n";
     out << job.plan.server_fqdn << "  (" << job.spec_file.string() << ", profile " << job.profile
         << ")\n";
     line(out, "subject", join_name(job.plan.subject));
     std::vector<std::string> sans;
-    for (const DerivedName& d : job.plan.sans)
-      sans.push_back(d.name);
+    for (const DerivedName& d : job.plan.sans) sans.push_back(d.name);
     line(out, "SANs", join(sans));
     line(out, "EKU", join(job.plan.eku));
     line(out, "key usage", join(job.plan.key_usage));
@@ -124,8 +116,7 @@ void print_inspect(std::ostream& out, const InspectedFile& file) {
   for (std::size_t i = 0; i < file.objects.size(); ++i) {
     const X509Facts& f = file.objects[i];
     out << file.file.string() << " [" << file.encoding << "] " << f.kind;
-    if (file.objects.size() > 1)
-      out << " " << (i + 1) << "/" << file.objects.size();
+    if (file.objects.size() > 1) out << " " << (i + 1) << "/" << file.objects.size();
     out << "\n";
     line(out, "subject", join_name(f.subject));
     if (f.kind == "certificate") {
@@ -139,10 +130,8 @@ void print_inspect(std::ostream& out, const InspectedFile& file) {
     line(out, "SANs", sans.empty() ? "(none)" : join(sans));
     line(out, "EKU", f.has_eku ? join(f.eku) : "(none)");
     line(out, "key usage", f.has_key_usage ? join(f.key_usage) : "(none)");
-    if (f.is_ca)
-      line(out, "CA", *f.is_ca ? "yes" : "no");
-    if (!f.crl_distribution_points.empty())
-      line(out, "CRL DP", join(f.crl_distribution_points));
+    if (f.is_ca) line(out, "CA", *f.is_ca ? "yes" : "no");
+    if (!f.crl_distribution_points.empty()) line(out, "CRL DP", join(f.crl_distribution_points));
     line(out, "key", describe_facts(f.key));
     line(out, "signature",
          f.signature_algorithm +
@@ -154,8 +143,7 @@ void print_inspect(std::ostream& out, const InspectedFile& file) {
 void print_verify(std::ostream& out, const VerifyReport& report, bool colour) {
   for (std::size_t i = 0; i < report.servers.size(); ++i) {
     const ServerReport& s = report.servers[i];
-    if (i > 0)
-      out << "\n";
+    if (i > 0) out << "\n";
     out << s.server << "  " << (s.cert.empty() ? "(no certificate)" : s.cert.string()) << "\n";
     Table table({"CHECK", "STATUS", "DETAIL"}, colour);
     for (const CheckResult& c : s.checks) {
@@ -195,6 +183,30 @@ void print_dns_check(std::ostream& out, const std::vector<RecordCheck>& checks, 
   }
   table.print(out);
   out << "\n" << present << " of " << checks.size() << " records present and equal\n";
+}
+
+void print_profiles(std::ostream& out, const std::vector<Profile>& profiles) {
+  for (std::size_t i = 0; i < profiles.size(); ++i) {
+    const Profile& p = profiles[i];
+    if (i > 0) out << "\n";
+    out << p.name << "  " << p.description << "\n";
+    line(out, "file", p.file.string());
+    line(out, "CN", p.cn_pattern);
+    line(out, "SANs",
+         "(the CN), " + join(p.san_patterns) +
+             (p.allow_wildcards ? "; wildcards allowed" : "; no wildcards"));
+    line(out, "EKU", join(p.eku_request) + " (required: " + join(p.eku_require) + ")");
+    line(out, "key usage", join(p.key_usage));
+    line(out, "keys",
+         describe_allowed_keys(p) + "; default " + describe_key(p.default_key) +
+             (p.exportable ? "; exportable" : ""));
+    if (!p.template_name.empty()) line(out, "template", p.template_name);
+    std::vector<std::string> records;
+    for (const DnsRecordRule& r : p.dns_records) {
+      records.push_back(r.type + " " + r.name + (r.when.empty() ? "" : " (when " + r.when + ")"));
+    }
+    if (!records.empty()) line(out, "DNS", join(records));
+  }
 }
 
 }  // namespace poolcert::cli

@@ -31,6 +31,7 @@ void print_csr_results(std::ostream& out, const std::vector<ServerJob>& jobs,
                        const std::vector<ServerResult>& results, bool colour);
 void print_inspect(std::ostream& out, const InspectedFile& file);
 void print_verify(std::ostream& out, const VerifyReport& report, bool colour);
+void print_profiles(std::ostream& out, const std::vector<Profile>& profiles);
 void print_dns_check(std::ostream& out, const std::vector<RecordCheck>& checks, bool colour);
 
 }  // namespace poolcert::cli

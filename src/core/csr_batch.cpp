@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "poolcert/certreq_inf.hpp"
 #include "poolcert/csr.hpp"
 #include "poolcert/error.hpp"
 #include "poolcert/file_io.hpp"
@@ -25,8 +26,7 @@ ossl::UniquePtr<EVP_PKEY> install_new_key(const ServerJob& job, const RunOptions
   const KeySpec& spec = job.plan.key;
   ossl::UniquePtr<EVP_PKEY> key = generate_key(spec);
   std::optional<std::string> passphrase;
-  if (spec.encrypt)
-    passphrase = options.passphrase;
+  if (spec.encrypt) passphrase = options.passphrase;
   try {
     write_file_atomic(job.key_path, encode_private_key(key.get(), passphrase), kKeyMode,
                       Existing::kKeep);
@@ -65,6 +65,10 @@ ServerResult run_one(const ServerJob& job, const RunOptions& options) {
 
 }  // namespace
 
+std::string output_stem(const std::string& server_fqdn, const std::string& certificate) {
+  return certificate.empty() ? server_fqdn : server_fqdn + "." + certificate;
+}
+
 const char* key_action_name(KeyAction action) noexcept {
   switch (action) {
     case KeyAction::kCreate:
@@ -84,36 +88,37 @@ std::vector<ServerJob> plan_jobs(const std::vector<PoolSpec>& specs, const PlanO
   std::map<fs::path, fs::path> writer_of;  // key path -> the spec that writes it
   for (const PoolSpec& spec : specs) {
     for (const ServerSpec& server : spec.servers) {
-      if (!wanted.empty() && wanted.count(server.fqdn) == 0)
-        continue;
+      if (!wanted.empty() && wanted.count(server.fqdn) == 0) continue;
       found.insert(server.fqdn);
-      ServerJob job;
-      job.spec_file = spec.file;
-      job.profile = spec.profile.name;
-      job.plan = derive_plan(spec, server);
-      job.plan.key.encrypt = job.plan.key.encrypt || options.encrypt_keys;
-      job.output_dir = options.output_dir.value_or(spec.output_dir);
-      job.key_path = job.output_dir / (server.fqdn + ".key");
-      job.csr_path = job.output_dir / (server.fqdn + ".csr");
-      auto [it, fresh] = writer_of.emplace(job.key_path.lexically_normal(), spec.file);
-      if (!fresh) {
-        throw UsageError("server " + server.fqdn + " of " + spec.file.string() + " and of " +
-                         it->second.string() + " would both write " + job.key_path.string());
+      for (const CertificateSpec& cert : spec.certificates) {
+        ServerJob job;
+        job.spec_file = spec.file;
+        job.profile = cert.profile.name;
+        job.plan = derive_plan(spec, server, cert);
+        job.plan.key.encrypt = job.plan.key.encrypt || options.encrypt_keys;
+        job.output_dir = options.output_dir.value_or(spec.output_dir);
+        std::string stem = output_stem(server.fqdn, cert.name);
+        job.key_path = job.output_dir / (stem + ".key");
+        job.csr_path = job.output_dir / (stem + ".csr");
+        auto [it, fresh] = writer_of.emplace(job.key_path.lexically_normal(), spec.file);
+        if (!fresh) {
+          throw UsageError("server " + server.fqdn + " of " + spec.file.string() + " and of " +
+                           it->second.string() + " would both write " + job.key_path.string());
+        }
+        std::error_code ec;
+        job.key_exists = fs::exists(fs::symlink_status(job.key_path, ec));
+        job.action = !job.key_exists ? KeyAction::kCreate
+                     : options.rekey ? KeyAction::kRekey
+                                     : KeyAction::kReuse;
+        jobs.push_back(std::move(job));
       }
-      std::error_code ec;
-      job.key_exists = fs::exists(fs::symlink_status(job.key_path, ec));
-      job.action = !job.key_exists ? KeyAction::kCreate
-                   : options.rekey ? KeyAction::kRekey
-                                   : KeyAction::kReuse;
-      jobs.push_back(std::move(job));
     }
   }
   for (const std::string& name : wanted) {
     if (found.count(name) == 0) {
       std::string listed;
       for (const PoolSpec& spec : specs) {
-        for (const ServerSpec& s : spec.servers)
-          listed += (listed.empty() ? "" : ", ") + s.fqdn;
+        for (const ServerSpec& s : spec.servers) listed += (listed.empty() ? "" : ", ") + s.fqdn;
       }
       throw UsageError("--server " + name + ": no such server in the spec (servers: " + listed +
                        ")");
@@ -129,8 +134,7 @@ void check_jobs(const std::vector<ServerJob>& jobs, const RunOptions& options) {
       throw UsageError("the key of " + job.plan.server_fqdn +
                        " is to be encrypted: give --passphrase-file or --passphrase-env");
     }
-    if (job.action != KeyAction::kReuse)
-      continue;
+    if (job.action != KeyAction::kReuse) continue;
     ossl::UniquePtr<EVP_PKEY> key = read_private_key(job.key_path, options.passphrase);
     KeyFacts facts = key_facts(key.get());
     if (!matches_spec(facts, job.plan.key)) {
@@ -149,6 +153,23 @@ void check_jobs(const std::vector<ServerJob>& jobs, const RunOptions& options) {
   }
 }
 
+std::vector<fs::path> write_inf_jobs(const std::vector<ServerJob>& jobs) {
+  std::vector<std::string> texts;  // all made first: a bad key type writes nothing
+  for (const ServerJob& job : jobs) texts.push_back(certreq_inf(job.plan));
+  std::set<fs::path> dirs;
+  for (const ServerJob& job : jobs) {
+    if (dirs.insert(job.output_dir).second) prepare_output_dir(job.output_dir);
+  }
+  std::vector<fs::path> paths;
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    fs::path inf = jobs[i].output_dir /
+                   (output_stem(jobs[i].plan.server_fqdn, jobs[i].plan.certificate) + ".inf");
+    write_file_atomic(inf, texts[i], 0644, Existing::kReplace);
+    paths.push_back(std::move(inf));
+  }
+  return paths;
+}
+
 std::vector<ServerResult> run_jobs(const std::vector<ServerJob>& jobs, const RunOptions& options) {
   std::vector<ServerResult> results(jobs.size());
   std::atomic<std::size_t> next{0};
@@ -157,18 +178,15 @@ std::vector<ServerResult> run_jobs(const std::vector<ServerJob>& jobs, const Run
     for (std::size_t i = next++; i < jobs.size(); i = next++) {
       results[i] = run_one(jobs[i], options);
       std::size_t finished = ++done;
-      if (options.progress)
-        options.progress(finished, jobs.size());
+      if (options.progress) options.progress(finished, jobs.size());
     }
   };
   unsigned threads = static_cast<unsigned>(
       std::max<std::size_t>(1, std::min<std::size_t>(options.jobs, jobs.size())));
   std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t)
-    pool.emplace_back(worker);
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
   worker();  // the calling thread works too
-  for (std::thread& t : pool)
-    t.join();
+  for (std::thread& t : pool) t.join();
   return results;
 }
 

@@ -64,11 +64,9 @@ void compare_a(RecordCheck& c, const unsigned char* abuf, int alen) {
   int status = ares_parse_a_reply(abuf, alen, &host, ttls, &n);
   std::string canonical =
       host != nullptr && host->h_name != nullptr ? to_lower_ascii(host->h_name) : "";
-  if (host != nullptr)
-    ares_free_hostent(host);
+  if (host != nullptr) ares_free_hostent(host);
   if (c.expected.type == "CNAME") {  // the answer's canonical name is the alias target
-    if (!canonical.empty() && canonical.back() == '.')
-      canonical.pop_back();
+    if (!canonical.empty() && canonical.back() == '.') canonical.pop_back();
     bool aliased = status == ARES_SUCCESS && canonical != c.expected.name;
     c.found = {canonical};
     c.status = !aliased                         ? RecordStatus::kMissing
@@ -105,8 +103,7 @@ void compare_a(RecordCheck& c, const unsigned char* abuf, int alen) {
   bool has = std::find(c.found.begin(), c.found.end(), c.expected.address) != c.found.end();
   c.status = has ? RecordStatus::kPresent : RecordStatus::kDifferent;
   std::string found;
-  for (const std::string& f : c.found)
-    found += (found.empty() ? "" : ", ") + f;
+  for (const std::string& f : c.found) found += (found.empty() ? "" : ", ") + f;
   c.message = has ? "A " + c.expected.name + " -> " + c.expected.address
                   : "A " + c.expected.name + " is " + found + ", expected " + c.expected.address;
 }
@@ -129,8 +126,7 @@ void compare_srv(RecordCheck& c, const unsigned char* abuf, int alen) {
   bool equal = false;
   for (ares_srv_reply* r = reply; r != nullptr; r = r->next) {
     std::string target = to_lower_ascii(r->host);
-    if (!target.empty() && target.back() == '.')
-      target.pop_back();
+    if (!target.empty() && target.back() == '.') target.pop_back();
     c.found.push_back(std::to_string(r->priority) + " " + std::to_string(r->weight) + " " +
                       std::to_string(r->port) + " " + target);
     if (r->port == want.port && target == want.target && r->priority == want.priority &&
@@ -152,8 +148,7 @@ void compare_srv(RecordCheck& c, const unsigned char* abuf, int alen) {
         parts.push_back("weight " + std::to_string(r->weight) + " (expected " +
                         std::to_string(want.weight) + ")");
       }
-      for (const std::string& p : parts)
-        difference += (difference.empty() ? "" : ", ") + p;
+      for (const std::string& p : parts) difference += (difference.empty() ? "" : ", ") + p;
     }
   }
   ares_free_data(reply);
@@ -221,8 +216,7 @@ void run_until(ares_channeldata* channel, std::chrono::steady_clock::time_point 
     FD_ZERO(&readers);
     FD_ZERO(&writers);
     int nfds = ares_fds(channel, &readers, &writers);
-    if (nfds == 0)
-      return;
+    if (nfds == 0) return;
     auto left = deadline - std::chrono::steady_clock::now();
     if (left <= std::chrono::steady_clock::duration::zero()) {
       ares_cancel(channel);  // callbacks run now with ARES_ECANCELLED
@@ -269,8 +263,7 @@ Resolver parse_resolver(const std::string& text) {
   }
   if (m[2].matched) {
     r.port = std::stoi(m[2].str());
-    if (r.port < 1 || r.port > 65535)
-      throw UsageError("--resolver '" + text + "': bad port");
+    if (r.port < 1 || r.port > 65535) throw UsageError("--resolver '" + text + "': bad port");
   }
   return r;
 }

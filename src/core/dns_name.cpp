@@ -18,8 +18,7 @@ NameCheck fail(std::string reason) {
 
 // Checks one label of an already lower-cased name; returns an empty string when it is good.
 std::string label_problem(std::string_view label) {
-  if (label.empty())
-    return "empty label";
+  if (label.empty()) return "empty label";
   if (label.size() > kMaxLabel) {
     return "label '" + std::string(label) + "' is " + std::to_string(label.size()) +
            " characters (at most 63)";
@@ -43,8 +42,7 @@ std::string label_problem(std::string_view label) {
 std::string to_lower_ascii(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c - 'A' + 'a');
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
   return out;
 }
@@ -57,21 +55,17 @@ bool same_dns_name(std::string_view a, std::string_view b) noexcept {
 }
 
 NameCheck check_dns_name(std::string_view input, bool allow_wildcard) {
-  if (input.empty())
-    return fail("empty name");
+  if (input.empty()) return fail("empty name");
   std::string name = to_lower_ascii(input);
-  if (name.back() == '.')
-    name.pop_back();  // a fully qualified name's root dot
-  if (name.empty())
-    return fail("empty name");
+  if (name.back() == '.') name.pop_back();  // a fully qualified name's root dot
+  if (name.empty()) return fail("empty name");
   if (name.size() > kMaxName) {
     return fail("name is " + std::to_string(name.size()) + " characters (at most 253)");
   }
   bool wildcard = false;
   std::size_t start = 0;
   if (name.rfind("*.", 0) == 0) {
-    if (!allow_wildcard)
-      return fail("wildcard name not allowed here");
+    if (!allow_wildcard) return fail("wildcard name not allowed here");
     wildcard = true;
     start = 2;
   }
@@ -84,15 +78,12 @@ NameCheck check_dns_name(std::string_view input, bool allow_wildcard) {
     std::size_t dot = name.find('.', start);
     std::string_view label =
         std::string_view(name).substr(start, dot == std::string::npos ? dot : dot - start);
-    if (std::string why = label_problem(label); !why.empty())
-      return fail(why);
+    if (std::string why = label_problem(label); !why.empty()) return fail(why);
     ++labels;
-    if (dot == std::string::npos)
-      break;
+    if (dot == std::string::npos) break;
     start = dot + 1;
   }
-  if (wildcard && labels < 2)
-    return fail("wildcard must cover at least two labels");
+  if (wildcard && labels < 2) return fail("wildcard must cover at least two labels");
   return NameCheck{std::move(name), {}, wildcard};
 }
 

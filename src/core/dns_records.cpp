@@ -22,14 +22,11 @@ std::string zone_of(const PoolSpec& spec, const std::string& name) {
   std::string best;
   std::vector<std::string> candidates = spec.sip_domains;
   std::size_t dot = spec.pool_fqdn.find('.');
-  if (dot != std::string::npos)
-    candidates.push_back(spec.pool_fqdn.substr(dot + 1));
+  if (dot != std::string::npos) candidates.push_back(spec.pool_fqdn.substr(dot + 1));
   for (const std::string& d : candidates) {
-    if (in_domain(name, d) && d.size() > best.size())
-      best = d;
+    if (in_domain(name, d) && d.size() > best.size()) best = d;
   }
-  if (!best.empty())
-    return best;
+  if (!best.empty()) return best;
   dot = name.find('.');
   return dot == std::string::npos ? name : name.substr(dot + 1);
 }
@@ -44,8 +41,7 @@ std::string expand_one(const std::string& pattern, const PatternVars& vars, std:
     }
   }
   std::vector<std::string> out = expand_pattern(pattern, vars);
-  if (out.size() != 1)
-    throw std::invalid_argument("pattern " + pattern + " gives no single value");
+  if (out.size() != 1) throw std::invalid_argument("pattern " + pattern + " gives no single value");
   return out.front();
 }
 
@@ -93,16 +89,13 @@ DnsRecord expand_rule(const PoolSpec& spec, const DnsRecordRule& rule, const Pat
 
 // The owner name relative to its zone's $ORIGIN ("@" for the apex).
 std::string relative(const DnsRecord& r) {
-  if (r.name == r.zone)
-    return "@";
+  if (r.name == r.zone) return "@";
   return r.name.substr(0, r.name.size() - r.zone.size() - 1);
 }
 
 std::string rdata(const DnsRecord& r) {
-  if (r.type == "A")
-    return r.address;
-  if (r.type == "CNAME")
-    return r.target + ".";
+  if (r.type == "A") return r.address;
+  if (r.type == "CNAME") return r.target + ".";
   return std::to_string(r.priority) + " " + std::to_string(r.weight) + " " +
          std::to_string(r.port) + " " + r.target + ".";
 }
@@ -125,20 +118,27 @@ std::string ttl_timespan(int ttl) {  // PowerShell's [TimeSpan] "hh:mm:ss" (days
 std::string srv_domain(const std::string& name) {
   // RFC 2782: _Service._Proto.Name
   std::size_t first = name.find('.');
-  if (name.empty() || name[0] != '_' || first == std::string::npos)
-    return name;
+  if (name.empty() || name[0] != '_' || first == std::string::npos) return name;
   std::size_t second = name.find('.', first + 1);
-  if (name[first + 1] != '_' || second == std::string::npos)
-    return name.substr(first + 1);
+  if (name[first + 1] != '_' || second == std::string::npos) return name.substr(first + 1);
   return name.substr(second + 1);
 }
 
 std::vector<DnsRecord> derive_dns_records(const PoolSpec& spec) {
   PatternVars vars = pool_vars(spec);
   std::vector<DnsRecord> out;
-  for (const DnsRecordRule& rule : spec.profile.dns_records) {
-    if (!rule.when.empty() && vars[rule.when].empty())
-      continue;
+  std::vector<DnsRecordRule> rules;  // every certificate's roles need their records, once each
+  for (const CertificateSpec& cert : spec.certificates) {
+    for (const DnsRecordRule& rule : cert.profile.dns_records) {
+      bool seen = std::any_of(rules.begin(), rules.end(), [&](const DnsRecordRule& r) {
+        return r.type == rule.type && r.name == rule.name && r.address == rule.address &&
+               r.target == rule.target && r.port == rule.port && r.when == rule.when;
+      });
+      if (!seen) rules.push_back(rule);
+    }
+  }
+  for (const DnsRecordRule& rule : rules) {
+    if (!rule.when.empty() && vars[rule.when].empty()) continue;
     bool per_domain = false;
     for (const std::string* field : {&rule.name, &rule.address, &rule.target, &rule.port}) {
       std::vector<std::string> names = pattern_placeholders(*field);
@@ -162,8 +162,7 @@ std::vector<std::string> dns_coherence_warnings(const PoolSpec& spec,
   std::vector<std::string> warnings;
   for (const DnsRecord& r : records) {
     std::string label = r.type + " " + r.name;
-    if (r.type != "SRV")
-      continue;
+    if (r.type != "SRV") continue;
     std::string domain = srv_domain(r.name);
     if (!in_domain(r.target, domain)) {
       warnings.push_back(label + " -> " + r.target + ": the target is not in " + domain +
@@ -171,14 +170,19 @@ std::vector<std::string> dns_coherence_warnings(const PoolSpec& spec,
                          " refuse or prompt for it)");
     }
     for (const ServerSpec& server : spec.servers) {
-      CertificatePlan plan = derive_plan(spec, server);
-      bool covered = std::any_of(plan.sans.begin(), plan.sans.end(), [&](const DerivedName& d) {
-        return same_dns_name(d.name, r.target);
+      std::vector<CertificatePlan> plans = derive_plans(spec, server);
+      bool covered = std::any_of(plans.begin(), plans.end(), [&](const CertificatePlan& plan) {
+        return std::any_of(plan.sans.begin(), plan.sans.end(),
+                           [&](const DerivedName& d) { return same_dns_name(d.name, r.target); });
       });
       if (!covered) {
+        std::string profiles;
+        for (const CertificatePlan& plan : plans) {
+          profiles += (profiles.empty() ? "" : ", ") + plan.profile;
+        }
         warnings.push_back(label + " -> " + r.target + ": " + r.target +
                            " is not a SAN of the certificate of " + server.fqdn + " (profile " +
-                           spec.profile.name + "): clients will refuse the TLS connection");
+                           profiles + "): clients will refuse the TLS connection");
       }
     }
   }
@@ -199,8 +203,7 @@ std::vector<std::string> dns_placeholder_warnings(const std::vector<DnsRecord>& 
 std::vector<std::string> zones(const std::vector<DnsRecord>& records) {
   std::vector<std::string> out;
   for (const DnsRecord& r : records) {
-    if (std::find(out.begin(), out.end(), r.zone) == out.end())
-      out.push_back(r.zone);
+    if (std::find(out.begin(), out.end(), r.zone) == out.end()) out.push_back(r.zone);
   }
   return out;
 }
@@ -210,11 +213,9 @@ std::string zone_text(const std::vector<DnsRecord>& records) {
   for (const std::string& zone : zones(records)) {
     out << "$ORIGIN " << zone << ".\n";
     for (const DnsRecord& r : records) {
-      if (r.zone != zone)
-        continue;
+      if (r.zone != zone) continue;
       out << relative(r) << "\t" << r.ttl << "\tIN\t" << r.type << "\t" << rdata(r);
-      if (r.placeholder)
-        out << "\t; placeholder: fill in before use";
+      if (r.placeholder) out << "\t; placeholder: fill in before use";
       out << "\n";
     }
     out << "\n";
@@ -231,8 +232,7 @@ std::string zone_file(const std::string& zone, const std::vector<DnsRecord>& rec
       << "@\tIN\tNS\tns." << zone << ".\n"
       << "ns\tIN\tA\t127.0.0.1\n";
   for (const DnsRecord& r : records) {
-    if (r.zone != zone)
-      continue;
+    if (r.zone != zone) continue;
     if (r.placeholder) {
       out << "; " << relative(r) << " " << r.type << " " << rdata(r) << " (placeholder)\n";
       continue;
@@ -247,8 +247,7 @@ std::string powershell_text(const std::vector<DnsRecord>& records) {
   for (const DnsRecord& r : records) {
     std::string common = " -ZoneName \"" + r.zone + "\" -Name \"" + relative(r) +
                          "\" -TimeToLive " + ttl_timespan(r.ttl);
-    if (r.placeholder)
-      out << "# fill in " << r.address << ": ";
+    if (r.placeholder) out << "# fill in " << r.address << ": ";
     if (r.type == "A") {
       out << "Add-DnsServerResourceRecordA" << common << " -IPv4Address \"" << r.address << "\"";
     } else if (r.type == "CNAME") {
@@ -266,8 +265,7 @@ std::string powershell_text(const std::vector<DnsRecord>& records) {
 std::string dnscmd_text(const std::vector<DnsRecord>& records) {
   std::ostringstream out;
   for (const DnsRecord& r : records) {
-    if (r.placeholder)
-      out << "REM fill in " << r.address << ": ";
+    if (r.placeholder) out << "REM fill in " << r.address << ": ";
     out << "dnscmd . /RecordAdd " << r.zone << " " << relative(r) << " " << r.ttl << " " << r.type
         << " " << rdata(r) << "\n";
   }

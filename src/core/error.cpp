@@ -11,8 +11,7 @@ std::string place(const std::filesystem::path& file, unsigned line, unsigned col
   std::string s = file.string();
   if (line > 0) {
     s += ":" + std::to_string(line);
-    if (column > 0)
-      s += ":" + std::to_string(column);
+    if (column > 0) s += ":" + std::to_string(column);
   }
   return s;
 }
@@ -26,8 +25,7 @@ std::string drain_openssl_errors() {
   while ((code = ERR_get_error_all(nullptr, nullptr, nullptr, &data, &flags)) != 0) {
     char buf[256];
     ERR_error_string_n(code, buf, sizeof buf);
-    if (!out.empty())
-      out += "; ";
+    if (!out.empty()) out += "; ";
     out += buf;
     if ((flags & ERR_TXT_STRING) != 0 && data != nullptr && *data != '\0') {
       out += " (";

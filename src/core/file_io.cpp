@@ -28,8 +28,7 @@ class FdGuard {
   FdGuard(const FdGuard&) = delete;
   FdGuard& operator=(const FdGuard&) = delete;
   ~FdGuard() {
-    if (fd_ >= 0)
-      ::close(fd_);
+    if (fd_ >= 0) ::close(fd_);
   }
   int get() const { return fd_; }
   int release_close() {
@@ -58,10 +57,8 @@ void fsync_dir(const fs::path& dir) {
 void write_all(int fd, std::string_view data, const fs::path& tmp) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      throw IoError(ErrorKind::kOperation, tmp, "write", n < 0 ? errno : EIO);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw IoError(ErrorKind::kOperation, tmp, "write", n < 0 ? errno : EIO);
     data.remove_prefix(static_cast<std::size_t>(n));
   }
 }
@@ -71,8 +68,7 @@ std::pair<fs::path, int> make_temp(const fs::path& path) {
   std::string pattern = (folder_of(path) / ("." + path.filename().string())).string() +
                         std::string(kTempMarker) + std::to_string(::getpid()) + "-XXXXXX";
   int fd = ::mkostemp(pattern.data(), O_CLOEXEC);
-  if (fd < 0)
-    throw IoError(ErrorKind::kOperation, folder_of(path), "create a file in", errno);
+  if (fd < 0) throw IoError(ErrorKind::kOperation, folder_of(path), "create a file in", errno);
   return {fs::path(pattern), fd};
 }
 
@@ -80,23 +76,17 @@ std::pair<fs::path, int> make_temp(const fs::path& path) {
 
 std::string read_input_file(const fs::path& file, std::size_t max_bytes) {
   FdGuard fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0)
-    throw IoError(ErrorKind::kBadInput, file, "read", errno);
+  if (fd.get() < 0) throw IoError(ErrorKind::kBadInput, file, "read", errno);
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0)
-    throw IoError(ErrorKind::kBadInput, file, "read", errno);
-  if (S_ISDIR(st.st_mode))
-    throw IoError(ErrorKind::kBadInput, file, "read", EISDIR);
+  if (::fstat(fd.get(), &st) != 0) throw IoError(ErrorKind::kBadInput, file, "read", errno);
+  if (S_ISDIR(st.st_mode)) throw IoError(ErrorKind::kBadInput, file, "read", EISDIR);
   std::string data;
   char buf[65536];
   while (true) {
     ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      throw IoError(ErrorKind::kBadInput, file, "read", errno);
-    if (n == 0)
-      break;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw IoError(ErrorKind::kBadInput, file, "read", errno);
+    if (n == 0) break;
     data.append(buf, static_cast<std::size_t>(n));
     if (data.size() > max_bytes) {
       throw BadFileError(file, "larger than " + std::to_string(max_bytes >> 20) + " MiB");
@@ -112,12 +102,9 @@ void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode,
   try {
     write_all(fd.get(), data, tmp);
     // fchmod, not the umask, decides the mode: keys stay 0600 under umask 000.
-    if (::fchmod(fd.get(), mode) != 0)
-      throw IoError(ErrorKind::kOperation, tmp, "chmod", errno);
-    if (::fsync(fd.get()) != 0)
-      throw IoError(ErrorKind::kOperation, tmp, "sync", errno);
-    if (fd.release_close() != 0)
-      throw IoError(ErrorKind::kOperation, tmp, "close", errno);
+    if (::fchmod(fd.get(), mode) != 0) throw IoError(ErrorKind::kOperation, tmp, "chmod", errno);
+    if (::fsync(fd.get()) != 0) throw IoError(ErrorKind::kOperation, tmp, "sync", errno);
+    if (fd.release_close() != 0) throw IoError(ErrorKind::kOperation, tmp, "close", errno);
     if (existing == Existing::kReplace) {
       if (::rename(tmp.c_str(), path.c_str()) != 0) {
         throw IoError(ErrorKind::kOperation, path, "rename into place", errno);
@@ -126,8 +113,7 @@ void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode,
       // link() fails with EEXIST instead of replacing: a key is never overwritten, even by a
       // concurrent run that got there first.
       if (::link(tmp.c_str(), path.c_str()) != 0) {
-        if (errno == EEXIST)
-          throw FileExistsError(path);
+        if (errno == EEXIST) throw FileExistsError(path);
         throw IoError(ErrorKind::kOperation, path, "link into place", errno);
       }
       ::unlink(tmp.c_str());
@@ -149,16 +135,14 @@ fs::path move_aside(const fs::path& path, const std::string& suffix) {
       fsync_dir(folder_of(path));
       return target;
     }
-    if (errno != EEXIST)
-      throw IoError(ErrorKind::kOperation, target, "back up to", errno);
+    if (errno != EEXIST) throw IoError(ErrorKind::kOperation, target, "back up to", errno);
   }
   throw IoError(ErrorKind::kOperation, path, "find a free backup name for", EEXIST);
 }
 
 void remove_file(const fs::path& path) {
   if (::unlink(path.c_str()) != 0) {
-    if (errno == ENOENT)
-      return;
+    if (errno == ENOENT) return;
     throw IoError(ErrorKind::kOperation, path, "remove", errno);
   }
   fsync_dir(folder_of(path));
@@ -178,8 +162,7 @@ void prepare_output_dir(const fs::path& dir) {
   }
   std::string probe = (dir / ".poolcert-probe-XXXXXX").string();
   int fd = ::mkostemp(probe.data(), O_CLOEXEC);
-  if (fd < 0)
-    throw IoError(ErrorKind::kBadInput, dir, "write in output folder", errno);
+  if (fd < 0) throw IoError(ErrorKind::kBadInput, dir, "write in output folder", errno);
   ::close(fd);
   ::unlink(probe.c_str());
 }
@@ -194,15 +177,12 @@ int remove_stale_temps(const fs::path& dir) {
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     std::string name = it->path().filename().string();
-    if (!is_temp_name(name))
-      continue;
+    if (!is_temp_name(name)) continue;
     std::size_t at = name.rfind(kTempMarker);
     long pid = at == std::string::npos ? 0 : std::atol(name.c_str() + at + kTempMarker.size());
     bool alive = pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
-    if (alive)
-      continue;  // a live run (maybe this one) is writing it now
-    if (::unlink(it->path().c_str()) == 0)
-      ++removed;
+    if (alive) continue;  // a live run (maybe this one) is writing it now
+    if (::unlink(it->path().c_str()) == 0) ++removed;
   }
   return removed;
 }

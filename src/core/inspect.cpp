@@ -11,8 +11,7 @@ namespace {
 std::string asn1_text(const ASN1_STRING* s) {
   unsigned char* utf8 = nullptr;
   int len = ASN1_STRING_to_UTF8(&utf8, s);
-  if (len < 0)
-    return {};
+  if (len < 0) return {};
   std::string out(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(len));
   OPENSSL_free(utf8);
   return out;
@@ -40,8 +39,7 @@ std::vector<std::pair<std::string, std::string>> name_entries(const X509_NAME* n
 std::string last_cn(const std::vector<std::pair<std::string, std::string>>& subject) {
   std::string cn;
   for (const auto& [attr, value] : subject) {
-    if (attr == "CN")
-      cn = value;
+    if (attr == "CN") cn = value;
   }
   return cn;
 }
@@ -93,8 +91,7 @@ void read_extensions(X509Facts& f, GetExt get) {
     f.has_key_usage = true;
     unsigned long bits = 0;
     for (int b = 0; b < 9; ++b) {
-      if (ASN1_BIT_STRING_get_bit(ku, b))
-        bits |= 1UL << b;
+      if (ASN1_BIT_STRING_get_bit(ku, b)) bits |= 1UL << b;
     }
     f.key_usage = key_usage_names(bits);
     ASN1_BIT_STRING_free(ku);
@@ -106,8 +103,7 @@ void read_extensions(X509Facts& f, GetExt get) {
   if (auto* cdp = static_cast<CRL_DIST_POINTS*>(get(NID_crl_distribution_points, &crit))) {
     for (int i = 0; i < sk_DIST_POINT_num(cdp); ++i) {
       const DIST_POINT* dp = sk_DIST_POINT_value(cdp, i);
-      if (dp->distpoint == nullptr || dp->distpoint->type != 0)
-        continue;
+      if (dp->distpoint == nullptr || dp->distpoint->type != 0) continue;
       GENERAL_NAMES* full = dp->distpoint->name.fullname;
       for (int j = 0; j < sk_GENERAL_NAME_num(full); ++j) {
         int type = 0;
@@ -122,10 +118,39 @@ void read_extensions(X509Facts& f, GetExt get) {
   ERR_clear_error();  // a malformed extension reads as absent; the checks report that
 }
 
+// Reads the AD CS template from an extension stack (Microsoft's OIDs: OpenSSL has no NIDs).
+std::string template_of(const STACK_OF(X509_EXTENSION) * exts) {
+  ossl::UniquePtr<ASN1_OBJECT> name_oid(OBJ_txt2obj("1.3.6.1.4.1.311.20.2", 1));
+  ossl::UniquePtr<ASN1_OBJECT> v2_oid(OBJ_txt2obj("1.3.6.1.4.1.311.21.7", 1));
+  if (exts == nullptr || !name_oid || !v2_oid) return {};
+  int at = X509v3_get_ext_by_OBJ(exts, name_oid.get(), -1);
+  if (at >= 0) {
+    const ASN1_OCTET_STRING* data = X509_EXTENSION_get_data(X509v3_get_ext(exts, at));
+    const unsigned char* p = ASN1_STRING_get0_data(data);
+    ossl::UniquePtr<ASN1_STRING> bmp(d2i_ASN1_BMPSTRING(nullptr, &p, ASN1_STRING_length(data)));
+    ERR_clear_error();
+    return bmp ? asn1_text(bmp.get()) : std::string("(unreadable template name)");
+  }
+  at = X509v3_get_ext_by_OBJ(exts, v2_oid.get(), -1);
+  if (at < 0) return {};
+  const ASN1_OCTET_STRING* data = X509_EXTENSION_get_data(X509v3_get_ext(exts, at));
+  const unsigned char* p = ASN1_STRING_get0_data(data);
+  STACK_OF(ASN1_TYPE)* seq = d2i_ASN1_SEQUENCE_ANY(nullptr, &p, ASN1_STRING_length(data));
+  std::string out = "(unreadable template)";
+  if (seq != nullptr && sk_ASN1_TYPE_num(seq) > 0 &&
+      ASN1_TYPE_get(sk_ASN1_TYPE_value(seq, 0)) == V_ASN1_OBJECT) {
+    char txt[128];
+    OBJ_obj2txt(txt, sizeof txt, sk_ASN1_TYPE_value(seq, 0)->value.object, 1);
+    out = std::string("template OID ") + txt;
+  }
+  sk_ASN1_TYPE_pop_free(seq, ASN1_TYPE_free);
+  ERR_clear_error();
+  return out;
+}
+
 std::optional<std::time_t> asn1_time(const ASN1_TIME* t) {
   std::tm tm{};
-  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1)
-    return std::nullopt;
+  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return std::nullopt;
   return ::timegm(&tm);
 }
 
@@ -165,6 +190,7 @@ X509Facts certificate_facts(X509* cert) {
   f.signature_algorithm = signature_name(X509_get_signature_nid(cert));
   f.not_before = asn1_time(X509_get0_notBefore(cert));
   f.not_after = asn1_time(X509_get0_notAfter(cert));
+  f.template_name = template_of(X509_get0_extensions(cert));
   return f;
 }
 
@@ -178,6 +204,7 @@ X509Facts request_facts(X509_REQ* req) {
   read_extensions(f, [&exts](int nid, int* crit) {
     return exts ? X509V3_get_d2i(exts.get(), nid, crit, nullptr) : nullptr;
   });
+  f.template_name = template_of(exts.get());
   EVP_PKEY* key = X509_REQ_get0_pubkey(req);
   read_key(f, key);
   f.signature_algorithm = signature_name(X509_REQ_get_signature_nid(req));
@@ -201,8 +228,7 @@ std::string format_utc(std::time_t t) {
 std::string join_name(const std::vector<std::pair<std::string, std::string>>& name) {
   std::string out;
   for (const auto& [attr, value] : name) {
-    if (!out.empty())
-      out += ", ";
+    if (!out.empty()) out += ", ";
     out += attr + "=" + value;
   }
   return out;

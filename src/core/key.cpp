@@ -24,11 +24,9 @@ struct PassphraseRequest {
 int passphrase_cb(char* buf, int size, int /*rwflag*/, void* u) {
   auto* req = static_cast<PassphraseRequest*>(u);
   req->asked = true;
-  if (!req->passphrase->has_value())
-    return -1;  // no passphrase: fail instead of prompting
+  if (!req->passphrase->has_value()) return -1;  // no passphrase: fail instead of prompting
   const std::string& p = **req->passphrase;
-  if (p.size() > static_cast<std::size_t>(size))
-    return -1;
+  if (p.size() > static_cast<std::size_t>(size)) return -1;
   std::copy(p.begin(), p.end(), buf);
   return static_cast<int>(p.size());
 }
@@ -46,15 +44,13 @@ ossl::UniquePtr<EVP_PKEY> generate_key(const KeySpec& spec) {
                       ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(spec.bits))
                       : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", spec.curve.c_str());
   ossl::UniquePtr<EVP_PKEY> key(raw);
-  if (!key)
-    throw OpenSslError("generating an " + describe_key(spec) + " key");
+  if (!key) throw OpenSslError("generating an " + describe_key(spec) + " key");
   return key;
 }
 
 std::string encode_private_key(EVP_PKEY* key, const std::optional<std::string>& passphrase) {
   ossl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
-  if (!bio)
-    throw OpenSslError("allocating a memory BIO");
+  if (!bio) throw OpenSslError("allocating a memory BIO");
   int ok = 0;
   if (passphrase) {
     // PKCS#8 PBES2: AES-256-CBC with PBKDF2 (OpenSSL 3's default PRF is HMAC-SHA256).
@@ -63,8 +59,7 @@ std::string encode_private_key(EVP_PKEY* key, const std::optional<std::string>& 
   } else {
     ok = PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
   }
-  if (ok != 1)
-    throw OpenSslError("encoding the private key");
+  if (ok != 1) throw OpenSslError("encoding the private key");
   return bio_contents(bio.get());
 }
 
@@ -72,8 +67,7 @@ ossl::UniquePtr<EVP_PKEY> read_private_key(const std::filesystem::path& file,
                                            const std::optional<std::string>& passphrase) {
   std::string pem = read_input_file(file);
   ossl::UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  if (!bio)
-    throw OpenSslError("allocating a memory BIO");
+  if (!bio) throw OpenSslError("allocating a memory BIO");
   PassphraseRequest req{&passphrase};
   ossl::UniquePtr<EVP_PKEY> key(PEM_read_bio_PrivateKey(bio.get(), nullptr, passphrase_cb, &req));
   ERR_clear_error();
@@ -83,8 +77,7 @@ ossl::UniquePtr<EVP_PKEY> read_private_key(const std::filesystem::path& file,
                          "the key is encrypted: give its passphrase with --passphrase-file or "
                          "--passphrase-env");
     }
-    if (req.asked)
-      throw BadFileError(file, "cannot decrypt the key: wrong passphrase?");
+    if (req.asked) throw BadFileError(file, "cannot decrypt the key: wrong passphrase?");
     throw BadFileError(file, "not a PEM private key");
   }
   return key;
@@ -92,8 +85,7 @@ ossl::UniquePtr<EVP_PKEY> read_private_key(const std::filesystem::path& file,
 
 KeyFacts key_facts(const EVP_PKEY* key) {
   KeyFacts f;
-  if (key == nullptr)
-    return f;
+  if (key == nullptr) return f;
   if (EVP_PKEY_is_a(key, "RSA")) {
     f.type = "rsa";
   } else if (EVP_PKEY_is_a(key, "RSA-PSS")) {
@@ -113,38 +105,32 @@ KeyFacts key_facts(const EVP_PKEY* key) {
   } else {
     const char* name = EVP_PKEY_get0_type_name(key);
     f.type = name != nullptr ? name : "unknown";
-    for (char& c : f.type)
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : f.type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
   f.bits = EVP_PKEY_get_bits(key);
   return f;
 }
 
 bool matches_spec(const KeyFacts& facts, const KeySpec& spec) {
-  if (spec.type == KeyType::kRsa)
-    return facts.type == "rsa" && facts.bits == spec.bits;
+  if (spec.type == KeyType::kRsa) return facts.type == "rsa" && facts.bits == spec.bits;
   return facts.type == "ecdsa" && facts.curve == spec.curve;
 }
 
 std::string describe_facts(const KeyFacts& facts) {
-  if (facts.type == "rsa")
-    return "RSA " + std::to_string(facts.bits);
-  if (facts.type == "ecdsa")
-    return "ECDSA " + facts.curve;
+  if (facts.type == "rsa") return "RSA " + std::to_string(facts.bits);
+  if (facts.type == "ecdsa") return "ECDSA " + facts.curve;
   return facts.type + " " + std::to_string(facts.bits);
 }
 
 std::string spki_sha256(const EVP_PKEY* key) {
   unsigned char* der = nullptr;
   int len = i2d_PUBKEY(key, &der);
-  if (len <= 0)
-    throw OpenSslError("encoding the public key");
+  if (len <= 0) throw OpenSslError("encoding the public key");
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int md_len = 0;
   int ok = EVP_Digest(der, static_cast<size_t>(len), md.data(), &md_len, EVP_sha256(), nullptr);
   OPENSSL_free(der);
-  if (ok != 1)
-    throw OpenSslError("hashing the public key");
+  if (ok != 1) throw OpenSslError("hashing the public key");
   static const char kHex[] = "0123456789abcdef";
   std::string hex;
   for (unsigned int i = 0; i < md_len; ++i) {

@@ -1,6 +1,7 @@
 // Profiles: the role rules under templates/profiles/, read from TOML into Profile.
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <regex>
 #include <sstream>
 
@@ -80,8 +81,7 @@ DnsRecordRule dns_rule_at(const Reader& r, const Value& v, const std::string& fi
       r.fail(*w, field + ".when", "'" + rule.when + "' is not a placeholder name");
     }
   }
-  if (const Value* why = r.find(v, "why"))
-    rule.why = r.string_at(*why, field + ".why");
+  if (const Value* why = r.find(v, "why")) rule.why = r.string_at(*why, field + ".why");
   return rule;
 }
 
@@ -97,14 +97,16 @@ void read_profile_dns(const Reader& r, const Value& dns, Profile& p) {
 }
 
 void read_profile_key(const Reader& r, const Value& key, Profile& p) {
-  r.reject_unknown(key, "key.", {"allowed", "default"});
+  r.reject_unknown(key, "key.", {"allowed", "default", "exportable"});
+  if (const Value* v = r.find(key, "exportable")) {
+    p.exportable = r.expect(*v, toml::value_t::boolean, "key.exportable").as_boolean();
+  }
   const Value& allowed =
       r.expect(r.require(key, "allowed", "key.allowed"), toml::value_t::array, "key.allowed");
   for (std::size_t i = 0; const Value& rule : allowed.as_array()) {
     p.allowed_keys.push_back(key_rule_at(r, rule, "key.allowed[" + std::to_string(i++) + "]"));
   }
-  if (p.allowed_keys.empty())
-    r.fail(allowed, "key.allowed", "a profile must allow some key");
+  if (p.allowed_keys.empty()) r.fail(allowed, "key.allowed", "a profile must allow some key");
   const Value& def = r.require(key, "default", "key.default");
   p.default_key = key_at(r, def, "key.default.", KeySpec{});
   if (!profile_allows_key(p, p.default_key)) {
@@ -119,8 +121,7 @@ ProfileSearch default_profile_search() {
   if (const char* env = std::getenv("POOLCERT_PROFILE_PATH"); env != nullptr) {
     std::stringstream ss(env);
     for (std::string dir; std::getline(ss, dir, ':');) {
-      if (!dir.empty())
-        search.dirs.emplace_back(dir);
+      if (!dir.empty()) search.dirs.emplace_back(dir);
     }
   }
 #ifdef POOLCERT_INSTALLED_PROFILES
@@ -143,32 +144,48 @@ fs::path resolve_profile(const std::string& ref, const fs::path& spec_file,
     return fs::is_regular_file(p, ec) ? p.lexically_normal() : fs::path();
   }
   static const std::regex kName("[a-z0-9][a-z0-9._-]*");
-  if (!std::regex_match(ref, kName))
-    return {};
+  if (!std::regex_match(ref, kName)) return {};
   std::vector<fs::path> dirs = {base / "profiles"};
   dirs.insert(dirs.end(), search.dirs.begin(), search.dirs.end());
   for (const fs::path& dir : dirs) {
     fs::path p = dir / (ref + ".toml");
-    if (fs::is_regular_file(p, ec))
-      return p.lexically_normal();
+    if (fs::is_regular_file(p, ec)) return p.lexically_normal();
   }
   return {};
+}
+
+std::vector<fs::path> find_profiles(const ProfileSearch& search) {
+  std::map<std::string, fs::path> by_name;
+  for (const fs::path& dir : search.dirs) {
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      if (it->path().extension() == ".toml")
+        by_name.emplace(it->path().stem().string(), it->path());
+    }
+  }
+  std::vector<fs::path> out;
+  for (auto& [name, file] : by_name) out.push_back(file);
+  return out;
 }
 
 Profile load_profile(const fs::path& file) {
   Reader r(file);
   Value root = r.parse();
   r.set_root(&root);
-  r.reject_unknown(
-      root, "",
-      {"description", "source", "subject", "san", "eku", "key_usage", "key", "signature", "dns"});
+  r.reject_unknown(root, "",
+                   {"description", "source", "subject", "san", "eku", "key_usage", "key",
+                    "signature", "dns", "template"});
   Profile p;
   p.file = file;
   p.name = file.stem().string();
-  if (const Value* d = r.find(root, "description"))
-    p.description = r.string_at(*d, "description");
-  if (const Value* s = r.find(root, "source"))
-    r.string_at(*s, "source");
+  if (const Value* t = r.find(root, "template")) {
+    p.template_name = r.string_at(*t, "template");
+    if (std::string why = template_name_problem(p.template_name); !why.empty()) {
+      r.fail(*t, "template", why);
+    }
+  }
+  if (const Value* d = r.find(root, "description")) p.description = r.string_at(*d, "description");
+  if (const Value* s = r.find(root, "source")) r.string_at(*s, "source");
 
   const Value& subject =
       r.expect(r.require(root, "subject", "subject"), toml::value_t::table, "subject");
@@ -220,8 +237,7 @@ Profile load_profile(const fs::path& file) {
           r.expect(*v, toml::value_t::boolean, "signature.allow_rsassa_pss").as_boolean();
     }
   }
-  if (const Value* records = r.find(root, "dns"))
-    read_profile_dns(r, *records, p);
+  if (const Value* records = r.find(root, "dns")) read_profile_dns(r, *records, p);
   return p;
 }
 

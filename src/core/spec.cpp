@@ -15,8 +15,7 @@ std::string describe_key(const KeySpec& key) {
 bool profile_allows_key(const Profile& profile, const KeySpec& key) {
   return std::any_of(
       profile.allowed_keys.begin(), profile.allowed_keys.end(), [&](const KeyRule& rule) {
-        if (rule.type != key.type)
-          return false;
+        if (rule.type != key.type) return false;
         if (key.type == KeyType::kRsa) {
           return std::find(rule.rsa_bits.begin(), rule.rsa_bits.end(), key.bits) !=
                  rule.rsa_bits.end();
@@ -25,11 +24,29 @@ bool profile_allows_key(const Profile& profile, const KeySpec& key) {
       });
 }
 
+bool is_certificate_name(const std::string& name) {
+  if (name.empty() || name.size() > 32 || name.front() == '-') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
+}
+
+std::string template_name_problem(const std::string& name) {
+  if (name.empty()) return "empty template name";
+  if (name.size() > 64) return "a template name of more than 64 characters";
+  bool printable = std::all_of(name.begin(), name.end(),
+                               [](char c) { return c >= 0x20 && c < 0x7f && c != '"'; });
+  return printable ? "" : "only printable ASCII without quotes in a template name";
+}
+
+const std::string& effective_template(const PoolSpec& spec, const Profile& profile) {
+  return spec.template_name.empty() ? profile.template_name : spec.template_name;
+}
+
 std::string describe_allowed_keys(const Profile& profile) {
   std::string out;
   for (const KeyRule& rule : profile.allowed_keys) {
-    if (!out.empty())
-      out += ", ";
+    if (!out.empty()) out += ", ";
     if (rule.type == KeyType::kRsa) {
       out += "RSA ";
       for (std::size_t i = 0; i < rule.rsa_bits.size(); ++i) {
@@ -37,8 +54,7 @@ std::string describe_allowed_keys(const Profile& profile) {
       }
     } else {
       out += "ECDSA ";
-      for (std::size_t i = 0; i < rule.curves.size(); ++i)
-        out += (i ? "/" : "") + rule.curves[i];
+      for (std::size_t i = 0; i < rule.curves.size(); ++i) out += (i ? "/" : "") + rule.curves[i];
     }
   }
   return out;

@@ -19,8 +19,7 @@ void read_subject(const Reader& r, const Value& table, PoolSpec& spec) {
   r.reject_unknown(table, "subject.", {"C", "ST", "L", "O", "OU"});
   for (const char* attr : {"C", "ST", "L", "O", "OU"}) {  // the order of openssl req and certreq
     const Value* v = r.find(table, attr);
-    if (v == nullptr)
-      continue;
+    if (v == nullptr) continue;
     std::string field = std::string("subject.") + attr;
     std::string value = r.string_at(*v, field);
     if (std::string why = subject_value_problem(attr, value); !why.empty()) {
@@ -32,20 +31,24 @@ void read_subject(const Reader& r, const Value& table, PoolSpec& spec) {
 
 void read_pool(const Reader& r, const Value& pool, PoolSpec& spec) {
   r.expect(pool, toml::value_t::table, "pool");
-  r.reject_unknown(pool, "pool.", {"fqdn", "sip_domains", "vip", "web_fqdn", "web_vip"});
-  if (const Value* v = r.find(pool, "vip"))
-    spec.vip = ipv4_at(r, *v, "pool.vip");
-  if (const Value* v = r.find(pool, "web_vip"))
-    spec.web_vip = ipv4_at(r, *v, "pool.web_vip");
-  if (const Value* v = r.find(pool, "web_fqdn")) {
-    spec.web_fqdn = r.dns_name_at(*v, "pool.web_fqdn", false, "the web farm FQDN names one host");
+  r.reject_unknown(
+      pool, "pool.",
+      {"fqdn", "sip_domains", "vip", "web_fqdn", "web_vip", "web_external_fqdn", "webconf_fqdn"});
+  if (const Value* v = r.find(pool, "vip")) spec.vip = ipv4_at(r, *v, "pool.vip");
+  if (const Value* v = r.find(pool, "web_vip")) spec.web_vip = ipv4_at(r, *v, "pool.web_vip");
+  const char* one_host = "names one host";
+  for (auto [key, target] : {std::pair{"web_fqdn", &spec.web_fqdn},
+                             std::pair{"web_external_fqdn", &spec.web_external_fqdn},
+                             std::pair{"webconf_fqdn", &spec.webconf_fqdn}}) {
+    if (const Value* v = r.find(pool, key)) {
+      *target = r.dns_name_at(*v, std::string("pool.") + key, false, one_host);
+    }
   }
   spec.pool_fqdn = r.dns_name_at(r.require(pool, "fqdn", "pool.fqdn"), "pool.fqdn", false,
                                  "the pool FQDN names one host; DOMAIN.md: never in the CN");
   const Value& domains = r.expect(r.require(pool, "sip_domains", "pool.sip_domains"),
                                   toml::value_t::array, "pool.sip_domains");
-  if (domains.as_array().empty())
-    r.fail(domains, "pool.sip_domains", "empty: list at least one");
+  if (domains.as_array().empty()) r.fail(domains, "pool.sip_domains", "empty: list at least one");
   for (std::size_t i = 0; i < domains.as_array().size(); ++i) {
     const Value& d = domains.as_array()[i];
     std::string field = "pool.sip_domains[" + std::to_string(i) + "]";
@@ -58,37 +61,61 @@ void read_pool(const Reader& r, const Value& pool, PoolSpec& spec) {
   }
 }
 
-// Refuses a key the profile does not allow, pointing at the value that makes it so: the type when
-// the profile allows no key of that type, else the size or curve; the table when neither is given.
+void read_simple_urls(const Reader& r, const Value& table, PoolSpec& spec) {
+  r.expect(table, toml::value_t::table, "simple_urls");
+  r.reject_unknown(table, "simple_urls.", {"meet", "dialin", "admin"});
+  const char* rule = "a simple URL host names one host";
+  if (const Value* meet = r.find(table, "meet")) {
+    r.expect(*meet, toml::value_t::array, "simple_urls.meet");
+    for (std::size_t i = 0; i < meet->as_array().size(); ++i) {
+      spec.simple_urls.meet.push_back(r.dns_name_at(
+          meet->as_array()[i], "simple_urls.meet[" + std::to_string(i) + "]", false, rule));
+    }
+  }
+  if (const Value* v = r.find(table, "dialin")) {
+    spec.simple_urls.dialin = r.dns_name_at(*v, "simple_urls.dialin", false, rule);
+  }
+  if (const Value* v = r.find(table, "admin")) {
+    spec.simple_urls.admin = r.dns_name_at(*v, "simple_urls.admin", false, rule);
+  }
+}
+
 void read_dns(const Reader& r, const Value& dns, PoolSpec& spec) {
   r.expect(dns, toml::value_t::table, "dns");
   r.reject_unknown(dns, "dns.", {"sign_in_port", "ttl", "sip_internal_tcp"});
   if (const Value* v = r.find(dns, "sign_in_port")) {
     spec.dns.sign_in_port = int_at(r, *v, "dns.sign_in_port", 1, 65535);
   }
-  if (const Value* v = r.find(dns, "ttl"))
-    spec.dns.ttl = int_at(r, *v, "dns.ttl", 0, 2147483647);
+  if (const Value* v = r.find(dns, "ttl")) spec.dns.ttl = int_at(r, *v, "dns.ttl", 0, 2147483647);
   if (const Value* v = r.find(dns, "sip_internal_tcp")) {
     spec.dns.sip_internal_tcp =
         r.expect(*v, toml::value_t::boolean, "dns.sip_internal_tcp").as_boolean();
   }
 }
 
-void check_key_allowed(const Reader& r, const Value& table, const std::string& prefix,
-                       const PoolSpec& spec, const KeySpec& key) {
-  if (profile_allows_key(spec.profile, key))
-    return;
-  const auto& rules = spec.profile.allowed_keys;
+// Refuses a key `profile` does not allow, pointing at the value that makes it so: the type when
+// the profile allows no key of that type, else the size or curve; the table when neither is given.
+void check_key_allowed_by(const Reader& r, const Value& table, const std::string& prefix,
+                          const Profile& profile, const KeySpec& key) {
+  if (profile_allows_key(profile, key)) return;
+  const auto& rules = profile.allowed_keys;
   bool type_allowed = std::any_of(rules.begin(), rules.end(),
                                   [&](const KeyRule& rule) { return rule.type == key.type; });
   const char* member = !type_allowed ? "type" : key.type == KeyType::kRsa ? "bits" : "curve";
   const Value* at = r.find(table, member);
-  if (at == nullptr)
-    at = r.find(table, member = "type");
+  if (at == nullptr) at = r.find(table, member = "type");
   std::string field = at != nullptr ? prefix + "." + member : prefix;
   r.fail(at != nullptr ? *at : table, field,
-         describe_key(key) + " is not allowed by profile " + spec.profile.name +
-             " (allowed: " + describe_allowed_keys(spec.profile) + ")");
+         describe_key(key) + " is not allowed by profile " + profile.name +
+             " (allowed: " + describe_allowed_keys(profile) + ")");
+}
+
+// Refuses a key that any of the spec's certificate profiles does not allow.
+void check_key_allowed(const Reader& r, const Value& table, const std::string& prefix,
+                       const PoolSpec& spec, const KeySpec& key) {
+  for (const CertificateSpec& cert : spec.certificates) {
+    check_key_allowed_by(r, table, prefix, cert.profile, key);
+  }
 }
 
 void read_server(const Reader& r, const Value& v, std::size_t index, PoolSpec& spec) {
@@ -109,9 +136,14 @@ void read_server(const Reader& r, const Value& v, std::size_t index, PoolSpec& s
   if (const Value* extras = r.find(v, "extra_sans")) {
     r.expect(*extras, toml::value_t::array, prefix + "extra_sans");
     for (std::size_t i = 0; i < extras->as_array().size(); ++i) {
+      // extra_sans go into every certificate of the server: each profile must allow a wildcard.
+      auto strict =
+          std::find_if(spec.certificates.begin(), spec.certificates.end(),
+                       [](const CertificateSpec& c) { return !c.profile.allow_wildcards; });
+      bool wildcards = strict == spec.certificates.end();
       server.extra_sans.push_back(r.dns_name_at(
-          extras->as_array()[i], prefix + "extra_sans[" + std::to_string(i) + "]",
-          spec.profile.allow_wildcards, "profile " + spec.profile.name + " forbids wildcards"));
+          extras->as_array()[i], prefix + "extra_sans[" + std::to_string(i) + "]", wildcards,
+          wildcards ? "" : "profile " + strict->profile.name + " forbids wildcards"));
     }
   }
   server.key = spec.key;
@@ -119,34 +151,72 @@ void read_server(const Reader& r, const Value& v, std::size_t index, PoolSpec& s
     server.key = key_at(r, *key, prefix + "key.", spec.key);
     check_key_allowed(r, *key, prefix + "key", spec, server.key);
   }
-  try {
-    derive_plan(spec, server);  // the profile's patterns must give valid names for this server
-  } catch (const std::invalid_argument& e) {
-    r.fail(fqdn, prefix + "fqdn", std::string("cannot derive the certificate: ") + e.what());
+  for (const CertificateSpec& cert : spec.certificates) {
+    try {
+      derive_plan(spec, server, cert);  // the profile's patterns must give valid names
+    } catch (const std::invalid_argument& e) {
+      std::string which = cert.name.empty() ? "" : " " + cert.name;
+      r.fail(fqdn, prefix + "fqdn",
+             "cannot derive the" + which + " certificate: " + std::string(e.what()));
+    }
   }
   spec.servers.push_back(std::move(server));
 }
 
-void load_spec_profile(const Reader& r, const Value& root, const ProfileSearch& search,
-                       PoolSpec& spec) {
-  const Value& ref = r.require(root, "profile", "profile");
-  std::string name = r.string_at(ref, "profile");
+// Loads the profile named by `ref` (a string value of the spec) or fails at that value.
+Profile load_referenced_profile(const Reader& r, const Value& ref, const std::string& field,
+                                const ProfileSearch& search) {
+  std::string name = r.string_at(ref, field);
   fs::path file = resolve_profile(name, r.file(), search);
   if (file.empty()) {
     std::vector<fs::path> dirs = {(r.file().parent_path() / "profiles").lexically_normal()};
     for (const fs::path& d : search.dirs) {
-      if (std::find(dirs.begin(), dirs.end(), d) == dirs.end())
-        dirs.push_back(d);
+      if (std::find(dirs.begin(), dirs.end(), d) == dirs.end()) dirs.push_back(d);
     }
     std::string where;
-    for (const fs::path& d : dirs)
-      where += (where.empty() ? "" : ", ") + d.string();
-    r.fail(ref, "profile", "unknown profile '" + name + "' (looked in " + where + ")");
+    for (const fs::path& d : dirs) where += (where.empty() ? "" : ", ") + d.string();
+    r.fail(ref, field, "unknown profile '" + name + "' (looked in " + where + ")");
   }
   try {
-    spec.profile = load_profile(file);
+    return load_profile(file);
   } catch (const SpecError& e) {  // the spec's own line first, then the profile's mistake
-    r.fail(ref, "profile", "profile '" + name + "' is invalid: " + e.what());
+    r.fail(ref, field, "profile '" + name + "' is invalid: " + e.what());
+  }
+}
+
+// The certificates of the spec: its [[certificate]] list, or one unnamed certificate of the
+// top-level profile.
+void read_certificates(const Reader& r, const Value& root, const ProfileSearch& search,
+                       PoolSpec& spec) {
+  const Value* top = r.find(root, "profile");
+  const Value* list = r.find(root, "certificate");
+  if (list == nullptr) {
+    const Value& ref = r.require(root, "profile", "profile");
+    spec.certificates.push_back({"", load_referenced_profile(r, ref, "profile", search)});
+    return;
+  }
+  r.expect(*list, toml::value_t::array, "certificate");
+  if (list->as_array().empty()) r.fail(*list, "certificate", "empty: list at least one");
+  for (std::size_t i = 0; i < list->as_array().size(); ++i) {
+    const Value& v = list->as_array()[i];
+    std::string prefix = "certificate[" + std::to_string(i) + "]";
+    r.expect(v, toml::value_t::table, prefix);
+    r.reject_unknown(v, prefix + ".", {"name", "profile"});
+    const Value& name = r.require(v, "name", prefix + ".name");
+    CertificateSpec cert;
+    cert.name = r.string_at(name, prefix + ".name");
+    if (!is_certificate_name(cert.name)) {
+      r.fail(name, prefix + ".name",
+             "'" + cert.name + "' is not a certificate name (lower-case letters, digits, '-')");
+    }
+    for (const CertificateSpec& other : spec.certificates) {
+      if (other.name == cert.name) r.fail(name, prefix + ".name", "'" + cert.name + "' twice");
+    }
+    const Value* ref = r.find(v, "profile");
+    if (ref == nullptr && top == nullptr) r.fail(v, prefix + ".profile", "missing (required)");
+    cert.profile = ref != nullptr ? load_referenced_profile(r, *ref, prefix + ".profile", search)
+                                  : load_referenced_profile(r, *top, "profile", search);
+    spec.certificates.push_back(std::move(cert));
   }
 }
 
@@ -156,37 +226,41 @@ PoolSpec load_spec(const fs::path& file, const ProfileSearch& search) {
   Reader r(file);
   Value root = r.parse();
   r.set_root(&root);
-  r.reject_unknown(root, "", {"profile", "output_dir", "pool", "dns", "key", "subject", "server"});
+  r.reject_unknown(root, "",
+                   {"profile", "certificate", "template", "output_dir", "pool", "simple_urls",
+                    "dns", "key", "subject", "server"});
   PoolSpec spec;
   spec.file = file;
-  load_spec_profile(r, root, search, spec);
+  read_certificates(r, root, search, spec);
+  if (const Value* t = r.find(root, "template")) {
+    spec.template_name = r.string_at(*t, "template");
+    if (std::string why = template_name_problem(spec.template_name); !why.empty()) {
+      r.fail(*t, "template", why);
+    }
+  }
 
   spec.output_dir = file.parent_path();
   if (const Value* out = r.find(root, "output_dir")) {
     std::string dir = r.string_at(*out, "output_dir");
-    if (dir.empty())
-      r.fail(*out, "output_dir", "empty path");
+    if (dir.empty()) r.fail(*out, "output_dir", "empty path");
     spec.output_dir = fs::path(dir).is_absolute() ? fs::path(dir) : file.parent_path() / dir;
   }
   spec.output_dir = spec.output_dir.empty() ? fs::path(".") : spec.output_dir.lexically_normal();
 
   read_pool(r, r.require(root, "pool", "pool"), spec);
-  if (const Value* settings = r.find(root, "dns"))
-    read_dns(r, *settings, spec);
-  spec.key = spec.profile.default_key;
+  if (const Value* urls = r.find(root, "simple_urls")) read_simple_urls(r, *urls, spec);
+  if (const Value* settings = r.find(root, "dns")) read_dns(r, *settings, spec);
+  spec.key = spec.certificates.front().profile.default_key;
   if (const Value* key = r.find(root, "key")) {
     spec.key = key_at(r, *key, "key.", spec.key);
     check_key_allowed(r, *key, "key", spec, spec.key);
   }
-  if (const Value* subject = r.find(root, "subject"))
-    read_subject(r, *subject, spec);
+  if (const Value* subject = r.find(root, "subject")) read_subject(r, *subject, spec);
 
   const Value* servers = r.find(root, "server");
-  if (servers == nullptr)
-    r.fail(root, "server", "no [[server]]: list at least one server");
+  if (servers == nullptr) r.fail(root, "server", "no [[server]]: list at least one server");
   r.expect(*servers, toml::value_t::array, "server");
-  if (servers->as_array().empty())
-    r.fail(*servers, "server", "empty: list at least one server");
+  if (servers->as_array().empty()) r.fail(*servers, "server", "empty: list at least one server");
   for (std::size_t i = 0; i < servers->as_array().size(); ++i) {
     read_server(r, servers->as_array()[i], i, spec);
   }

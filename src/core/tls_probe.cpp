@@ -26,8 +26,7 @@ class Socket {
   Socket(const Socket&) = delete;
   Socket& operator=(const Socket&) = delete;
   ~Socket() {
-    if (fd_ >= 0)
-      ::close(fd_);
+    if (fd_ >= 0) ::close(fd_);
   }
   int get() const { return fd_; }
 
@@ -49,12 +48,9 @@ bool wait_for(int fd, short events, Clock::time_point deadline) {
   pollfd p{fd, events, 0};
   while (true) {
     int n = ::poll(&p, 1, millis_left(deadline));
-    if (n > 0)
-      return true;
-    if (n == 0)
-      return false;
-    if (errno != EINTR)
-      return false;
+    if (n > 0) return true;
+    if (n == 0) return false;
+    if (errno != EINTR) return false;
   }
 }
 
@@ -64,15 +60,13 @@ int connect_within(const ProbeTarget& t, Clock::time_point deadline, std::string
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* list = nullptr;
   int rc = ::getaddrinfo(t.host.c_str(), std::to_string(t.port).c_str(), &hints, &list);
-  if (rc != 0)
-    fail(t, std::string("cannot resolve: ") + ::gai_strerror(rc));
+  if (rc != 0) fail(t, std::string("cannot resolve: ") + ::gai_strerror(rc));
   std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> guard(list, ::freeaddrinfo);
   std::string last = "no address";
   for (addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
     int fd =
         ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0)
-      continue;
+    if (fd < 0) continue;
     char host[NI_MAXHOST] = "";
     ::getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof host, nullptr, 0, NI_NUMERICHOST);
     if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
@@ -129,8 +123,7 @@ ProbeTarget parse_probe_target(const std::string& text) {
   t.host = m[1].str();
   if (m[2].matched) {
     t.port = std::stoi(m[2].str());
-    if (t.port < 1 || t.port > 65535)
-      throw UsageError("'" + text + "': port out of range");
+    if (t.port < 1 || t.port > 65535) throw UsageError("'" + text + "': port out of range");
   }
   return t;
 }
@@ -142,24 +135,20 @@ ProbeResult probe_tls(const ProbeTarget& t) {
   Socket sock(connect_within(t, deadline, result.address));
 
   ossl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
-  if (!ctx)
-    throw OpenSslError("creating a TLS context");
+  if (!ctx) throw OpenSslError("creating a TLS context");
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);  // judged by verify's checks
   ossl::UniquePtr<SSL> ssl(SSL_new(ctx.get()));
-  if (!ssl || SSL_set_fd(ssl.get(), sock.get()) != 1)
-    throw OpenSslError("creating a TLS session");
+  if (!ssl || SSL_set_fd(ssl.get(), sock.get()) != 1) throw OpenSslError("creating a TLS session");
   if (!t.sni.empty() && SSL_set_tlsext_host_name(ssl.get(), t.sni.c_str()) != 1) {
     throw OpenSslError("setting SNI " + t.sni, ErrorKind::kBadInput);
   }
   while (true) {
     int rc = SSL_connect(ssl.get());
-    if (rc == 1)
-      break;
+    if (rc == 1) break;
     int err = SSL_get_error(ssl.get(), rc);
     short events = err == SSL_ERROR_WANT_READ ? POLLIN : err == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
-    if (events == 0)
-      fail(t, handshake_error(ssl.get(), rc));
+    if (events == 0) fail(t, handshake_error(ssl.get(), rc));
     if (!wait_for(sock.get(), events, deadline)) {
       fail(t, "timeout: no TLS handshake within " + std::to_string(static_cast<int>(t.timeout_s)) +
                   " s (does the server speak TLS on this port?)");
@@ -175,8 +164,7 @@ ProbeResult probe_tls(const ProbeTarget& t) {
   }
   SSL_shutdown(ssl.get());  // best effort; the socket is non-blocking
   ERR_clear_error();
-  if (result.chain.empty())
-    fail(t, "the server presented no certificate");
+  if (result.chain.empty()) fail(t, "the server presented no certificate");
   return result;
 }
 

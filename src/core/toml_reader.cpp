@@ -26,8 +26,7 @@ namespace {
     column = static_cast<unsigned>(m[3].length());  // "| " then caret: spaces less one, +1
   }
   std::string first = what.substr(0, what.find('\n'));
-  if (first.rfind("[error] ", 0) == 0)
-    first.erase(0, 8);
+  if (first.rfind("[error] ", 0) == 0) first.erase(0, 8);
   throw SpecError(file, line, column, "", "TOML syntax error: " + first);
 }
 
@@ -36,21 +35,16 @@ namespace {
 Value Reader::parse() const {
   std::error_code ec;
   fs::file_status st = fs::status(file_, ec);
-  if (ec)
-    throw IoError(ErrorKind::kBadInput, file_, "read", ec.value());
-  if (fs::is_directory(st))
-    throw IoError(ErrorKind::kBadInput, file_, "read", EISDIR);
+  if (ec) throw IoError(ErrorKind::kBadInput, file_, "read", ec.value());
+  if (fs::is_directory(st)) throw IoError(ErrorKind::kBadInput, file_, "read", EISDIR);
   std::ifstream in(file_, std::ios::binary);
-  if (!in)
-    throw IoError(ErrorKind::kBadInput, file_, "read", errno ? errno : EIO);
+  if (!in) throw IoError(ErrorKind::kBadInput, file_, "read", errno ? errno : EIO);
   std::string text;
   text.resize(kMaxFileBytes + 1);
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.bad())
-    throw IoError(ErrorKind::kBadInput, file_, "read", errno ? errno : EIO);
+  if (in.bad()) throw IoError(ErrorKind::kBadInput, file_, "read", errno ? errno : EIO);
   text.resize(static_cast<std::size_t>(in.gcount()));
-  if (text.size() > kMaxFileBytes)
-    throw SpecError(file_, 0, 0, "", "file is larger than 1 MiB");
+  if (text.size() > kMaxFileBytes) throw SpecError(file_, 0, 0, "", "file is larger than 1 MiB");
   std::istringstream stream(text);
   try {
     return toml::parse<toml::discard_comments, std::map, std::vector>(stream, file_.string());
@@ -83,10 +77,8 @@ int int_at(const Reader& r, const Value& v, const std::string& field, std::int64
 
 KeyType key_type_at(const Reader& r, const Value& v, const std::string& field) {
   std::string s = r.string_at(v, field);
-  if (s == "rsa")
-    return KeyType::kRsa;
-  if (s == "ecdsa")
-    return KeyType::kEcdsa;
+  if (s == "rsa") return KeyType::kRsa;
+  if (s == "ecdsa") return KeyType::kEcdsa;
   r.fail(v, field, "'" + s + "' is not a key type (rsa or ecdsa)");
 }
 
@@ -104,8 +96,7 @@ int rsa_bits_at(const Reader& r, const Value& v, const std::string& field) {
 
 std::string curve_at(const Reader& r, const Value& v, const std::string& field) {
   std::string c = r.string_at(v, field);
-  if (c != "P-256" && c != "P-384")
-    r.fail(v, field, "'" + c + "' is not a curve (P-256, P-384)");
+  if (c != "P-256" && c != "P-384") r.fail(v, field, "'" + c + "' is not a curve (P-256, P-384)");
   return c;
 }
 
@@ -123,15 +114,11 @@ KeySpec key_at(const Reader& r, const Value& table, const std::string& prefix, K
   const Value* bits = r.find(table, "bits");
   const Value* curve = r.find(table, "curve");
   if (key.type == KeyType::kRsa) {
-    if (curve != nullptr)
-      r.fail(*curve, prefix + "curve", "an RSA key has no curve (use bits)");
-    if (bits != nullptr)
-      key.bits = rsa_bits_at(r, *bits, prefix + "bits");
+    if (curve != nullptr) r.fail(*curve, prefix + "curve", "an RSA key has no curve (use bits)");
+    if (bits != nullptr) key.bits = rsa_bits_at(r, *bits, prefix + "bits");
   } else {
-    if (bits != nullptr)
-      r.fail(*bits, prefix + "bits", "an ECDSA key's size is its curve");
-    if (curve != nullptr)
-      key.curve = curve_at(r, *curve, prefix + "curve");
+    if (bits != nullptr) r.fail(*bits, prefix + "bits", "an ECDSA key's size is its curve");
+    if (curve != nullptr) key.curve = curve_at(r, *curve, prefix + "curve");
     key.bits = key.curve == "P-384" ? 384 : 256;
   }
   if (const Value* e = r.find(table, "encrypt")) {
@@ -142,8 +129,7 @@ KeySpec key_at(const Reader& r, const Value& table, const std::string& prefix, K
 
 std::string pattern_at(const Reader& r, const Value& v, const std::string& field) {
   std::string p = r.string_at(v, field);
-  if (std::string why = pattern_problem(p); !why.empty())
-    r.fail(v, field, why);
+  if (std::string why = pattern_problem(p); !why.empty()) r.fail(v, field, why);
   return p;
 }
 

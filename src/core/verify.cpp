@@ -6,6 +6,7 @@
 #include <regex>
 #include <unordered_map>
 
+#include "poolcert/csr_batch.hpp"
 #include "poolcert/dns_name.hpp"
 #include "poolcert/error.hpp"
 #include "poolcert/inspect.hpp"
@@ -17,20 +18,18 @@ namespace fs = std::filesystem;
 namespace {
 
 // A server's public key fingerprint from its key (unencrypted) or, failing that, its CSR.
-std::optional<std::string> server_spki(const fs::path& key_dir, const std::string& fqdn) {
+std::optional<std::string> server_spki(const fs::path& key_dir, const std::string& stem) {
   std::error_code ec;
-  fs::path key = key_dir / (fqdn + ".key");
+  fs::path key = key_dir / (stem + ".key");
   if (fs::is_regular_file(key, ec) && !file_is_encrypted_key(key)) {
     return spki_sha256(read_private_key(key, std::nullopt).get());
   }
-  fs::path csr = key_dir / (fqdn + ".csr");
+  fs::path csr = key_dir / (stem + ".csr");
   if (fs::is_regular_file(csr, ec)) {
     X509Objects objects = load_x509_objects(csr);
-    if (objects.requests.empty())
-      throw BadFileError(csr, "holds no certificate request");
+    if (objects.requests.empty()) throw BadFileError(csr, "holds no certificate request");
     EVP_PKEY* pub = X509_REQ_get0_pubkey(objects.requests.front().get());
-    if (pub == nullptr)
-      throw BadFileError(csr, "the request's public key cannot be read");
+    if (pub == nullptr) throw BadFileError(csr, "the request's public key cannot be read");
     return spki_sha256(pub);
   }
   return std::nullopt;
@@ -57,11 +56,34 @@ bool better(const Candidate& a, const Candidate& b, std::time_t at) {
   auto valid = [at](const Candidate& c) {
     return c.not_before && c.not_after && *c.not_before <= at && at <= *c.not_after;
   };
-  if (valid(a) != valid(b))
-    return valid(a);
-  if (a.not_after != b.not_after)
-    return a.not_after > b.not_after;
+  if (valid(a) != valid(b)) return valid(a);
+  if (a.not_after != b.not_after) return a.not_after > b.not_after;
   return a.not_before > b.not_before;
+}
+
+// One certificate of one server: what it should be and what was found for it.
+struct Target {
+  const ServerSpec* server;
+  const CertificateSpec* cert;
+  CertificatePlan plan;
+  std::optional<std::string> spki;
+  Candidate* paired;
+};
+
+std::string describe_target(const Target& t) {
+  return t.cert->name.empty() ? t.server->fqdn : t.server->fqdn + " (" + t.cert->name + ")";
+}
+
+std::size_t names_covered(const Candidate& c, const CertificatePlan& plan) {
+  return static_cast<std::size_t>(
+      std::count_if(plan.sans.begin(), plan.sans.end(), [&](const DerivedName& d) {
+        return std::any_of(c.dns_sans.begin(), c.dns_sans.end(),
+                           [&](const std::string& n) { return same_dns_name(n, d.name); });
+      }));
+}
+
+bool wanted(const std::vector<std::string>& filter, const std::string& name) {
+  return filter.empty() || std::find(filter.begin(), filter.end(), name) != filter.end();
 }
 
 }  // namespace
@@ -96,8 +118,14 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<InputCertificate>& i
   for (const std::string& name : options.servers) {
     bool known = std::any_of(spec.servers.begin(), spec.servers.end(),
                              [&](const ServerSpec& s) { return s.fqdn == name; });
-    if (!known)
-      throw UsageError("--server " + name + ": no such server in " + spec.file.string());
+    if (!known) throw UsageError("--server " + name + ": no such server in " + spec.file.string());
+  }
+  for (const std::string& name : options.certificates) {
+    bool known = std::any_of(spec.certificates.begin(), spec.certificates.end(),
+                             [&](const CertificateSpec& c) { return c.name == name; });
+    if (!known) {
+      throw UsageError("--certificate " + name + ": no such certificate in " + spec.file.string());
+    }
   }
   ossl::UniquePtr<X509_STORE> trust = load_trust_store(options.ca_bundle);
 
@@ -110,97 +138,97 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<InputCertificate>& i
     bool seen = std::any_of(candidates.begin(), candidates.end(), [&](const Candidate& c) {
       return X509_cmp(c.input->cert.get(), in.cert.get()) == 0;
     });
-    if (seen)
-      continue;
+    if (seen) continue;
     X509Facts f = certificate_facts(in.cert.get());
     bool ca = is_chain_material(in.cert.get());
     candidates.push_back({&in, f.spki_sha256, f.dns_sans, ca, f.not_before, f.not_after});
-    if (ca)
-      chain_material.push_back(in.cert.get());
+    if (ca) chain_material.push_back(in.cert.get());
   }
   std::unordered_multimap<std::string, Candidate*> by_spki;
   std::unordered_multimap<std::string, Candidate*> by_name;  // leaves only, by each DNS SAN
   for (Candidate& c : candidates) {
     by_spki.emplace(c.spki, &c);
-    if (c.chain_material)
-      continue;
-    for (const std::string& name : c.dns_sans)
-      by_name.emplace(to_lower_ascii(name), &c);
+    if (c.chain_material) continue;
+    for (const std::string& name : c.dns_sans) by_name.emplace(to_lower_ascii(name), &c);
   }
 
-  // Pair every server of the spec (not only those asked for), so that another server's
+  // Pair every certificate of every server (not only those asked for), so that another server's
   // certificate is not reported as belonging to nobody: by public key first, then by name.
-  std::vector<CertificatePlan> plans;
-  std::vector<std::optional<std::string>> spkis;
+  std::vector<Target> targets;
   for (const ServerSpec& server : spec.servers) {
-    plans.push_back(derive_plan(spec, server));
-    spkis.push_back(server_spki(options.key_dir, server.fqdn));
+    for (const CertificateSpec& cert : spec.certificates) {
+      Target t{&server, &cert, derive_plan(spec, server, cert), std::nullopt, nullptr};
+      t.spki = server_spki(options.key_dir, output_stem(server.fqdn, cert.name));
+      targets.push_back(std::move(t));
+    }
   }
   VerifyReport report;
-  std::vector<Candidate*> paired(spec.servers.size(), nullptr);
-  auto pair = [&](std::size_t s, const std::unordered_multimap<std::string, Candidate*>& index,
-                  const std::string& key) {
-    auto [begin, end] = index.equal_range(key);
+  for (Target& t : targets) {  // every certificate for the key is this target's
+    if (!t.spki) continue;
+    auto [begin, end] = by_spki.equal_range(*t.spki);
     std::vector<Candidate*> found;
     for (auto it = begin; it != end; ++it) {
-      if (!it->second->used)
-        found.push_back(it->second);
+      if (!it->second->used) found.push_back(it->second);
     }
-    if (found.empty())
-      return;
-    Candidate* best =
-        *std::min_element(found.begin(), found.end(),
-                          [&](Candidate* a, Candidate* b) { return better(*a, *b, options.at); });
+    if (found.empty()) continue;
+    t.paired = *std::min_element(found.begin(), found.end(), [&](Candidate* a, Candidate* b) {
+      return better(*a, *b, options.at);
+    });
     for (Candidate* c : found) {
       c->used = true;
-      if (c == best)
-        continue;
+      if (c == t.paired) continue;
       report.superseded.push_back({c->input->file, subject_text(c->input->cert.get()),
-                                   "another certificate for " + spec.servers[s].fqdn + "; " +
-                                       best->input->file.string() + " was checked instead"});
+                                   "another certificate for " + describe_target(t) + "; " +
+                                       t.paired->input->file.string() + " was checked instead"});
     }
-    paired[s] = best;
-  };
-  for (std::size_t s = 0; s < spec.servers.size(); ++s) {
-    if (spkis[s])
-      pair(s, by_spki, *spkis[s]);
   }
-  for (std::size_t s = 0; s < spec.servers.size(); ++s) {
-    if (paired[s] == nullptr)
-      pair(s, by_name, spec.servers[s].fqdn);
+  for (Target& t : targets) {  // by name: the leaf that carries most of the planned names
+    if (t.paired != nullptr) continue;
+    auto [begin, end] = by_name.equal_range(t.server->fqdn);
+    for (auto it = begin; it != end; ++it) {
+      Candidate* c = it->second;
+      if (c->used) continue;
+      if (t.paired == nullptr || names_covered(*c, t.plan) > names_covered(*t.paired, t.plan) ||
+          (names_covered(*c, t.plan) == names_covered(*t.paired, t.plan) &&
+           better(*c, *t.paired, options.at))) {
+        t.paired = c;
+      }
+    }
+    if (t.paired != nullptr) t.paired->used = true;
   }
 
-  for (std::size_t s = 0; s < spec.servers.size(); ++s) {
-    const std::string& fqdn = spec.servers[s].fqdn;
-    if (!options.servers.empty() &&
-        std::find(options.servers.begin(), options.servers.end(), fqdn) == options.servers.end()) {
+  for (const Target& t : targets) {
+    if (!wanted(options.servers, t.server->fqdn) || !wanted(options.certificates, t.cert->name)) {
       continue;
     }
     ServerReport sr;
-    sr.server = fqdn;
-    if (paired[s] == nullptr) {
+    sr.server = t.server->fqdn;
+    sr.certificate = t.cert->name;
+    sr.profile = t.cert->profile.name;
+    if (t.paired == nullptr) {
       sr.checks.push_back({"cert.present", CheckStatus::kFail,
-                           "no certificate for " + fqdn +
+                           "no certificate for " + describe_target(t) +
                                " in the input (none has its key or its name in the SANs)",
-                           "a certificate for " + fqdn, "none"});
+                           "a certificate for " + describe_target(t), "none"});
     } else {
-      sr.cert = paired[s]->input->file;
+      sr.cert = t.paired->input->file;
       CertificateChecks in;
       in.spec = &spec;
-      in.plan = &plans[s];
-      in.leaf = paired[s]->input->cert.get();
+      in.profile = &t.cert->profile;
+      in.plan = &t.plan;
+      in.leaf = t.paired->input->cert.get();
       in.supplied = chain_material;
       in.supplied.push_back(in.leaf);
       in.trust = trust.get();
-      in.server_spki = spkis[s];
+      in.server_spki = t.spki;
       in.options = &options;
       sr.checks = run_checks(in);
+      sr.template_name = certificate_facts(in.leaf).template_name;
     }
     report.servers.push_back(std::move(sr));
   }
   for (const Candidate& c : candidates) {
-    if (c.used || c.chain_material)
-      continue;
+    if (c.used || c.chain_material) continue;
     report.unmatched.push_back(
         {c.input->file, subject_text(c.input->cert.get()),
          "matches no server of " + spec.file.string() + " (neither a server's key nor its name)"});
@@ -213,8 +241,7 @@ std::time_t parse_time(const std::string& text) {
   static const std::regex kDate(
       R"((\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?Z?)?)");
   std::smatch m;
-  if (std::regex_match(text, m, kEpoch))
-    return static_cast<std::time_t>(std::stoll(m[1].str()));
+  if (std::regex_match(text, m, kEpoch)) return static_cast<std::time_t>(std::stoll(m[1].str()));
   if (!std::regex_match(text, m, kDate)) {
     throw UsageError("--at '" + text + "': expected 2026-11-25T10:00:00Z, 2026-11-25 or @SECONDS");
   }
@@ -244,16 +271,14 @@ void add_file(CertificateInputs& out, const fs::path& file) {
                                  ? "holds no certificate"
                                  : "is a certificate request, not a certificate");
   }
-  for (auto& cert : objects.certificates)
-    out.certs.push_back({file, std::move(cert)});
+  for (auto& cert : objects.certificates) out.certs.push_back({file, std::move(cert)});
 }
 
 }  // namespace
 
 CertificateInputs read_certificate_files(const std::vector<fs::path>& files) {
   CertificateInputs out;
-  for (const fs::path& file : files)
-    add_file(out, file);
+  for (const fs::path& file : files) add_file(out, file);
   return out;
 }
 
@@ -263,11 +288,9 @@ CertificateInputs read_certificate_dir(const fs::path& dir) {
   std::error_code ec;
   std::vector<fs::path> files;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->is_regular_file(ec))
-      files.push_back(it->path());
+    if (it->is_regular_file(ec)) files.push_back(it->path());
   }
-  if (ec)
-    throw IoError(ErrorKind::kBadInput, dir, "read folder", ec.value());
+  if (ec) throw IoError(ErrorKind::kBadInput, dir, "read folder", ec.value());
   std::sort(files.begin(), files.end());
   CertificateInputs out;
   for (const fs::path& file : files) {

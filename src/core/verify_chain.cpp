@@ -27,8 +27,7 @@ bool self_signed(X509* cert) {
 int ignore_leaf_time(int ok, X509_STORE_CTX* ctx) {
   if (ok == 0 && X509_STORE_CTX_get_error_depth(ctx) == 0) {
     int err = X509_STORE_CTX_get_error(ctx);
-    if (err == X509_V_ERR_CERT_HAS_EXPIRED || err == X509_V_ERR_CERT_NOT_YET_VALID)
-      return 1;
+    if (err == X509_V_ERR_CERT_HAS_EXPIRED || err == X509_V_ERR_CERT_NOT_YET_VALID) return 1;
   }
   return ok;
 }
@@ -45,13 +44,10 @@ ossl::UniquePtr<X509_STORE_CTX> make_context(const CertificateChecks& in,
 
 CheckResult check_trusted(const CertificateChecks& in) {
   ossl::UniquePtr<STACK_OF(X509)> untrusted(sk_X509_new_null());
-  if (!untrusted)
-    throw OpenSslError("allocating a certificate stack");
+  if (!untrusted) throw OpenSslError("allocating a certificate stack");
   for (X509* c : in.supplied) {
-    if (c == in.leaf)
-      continue;
-    if (sk_X509_push(untrusted.get(), c) == 0)
-      throw OpenSslError("stacking a certificate");
+    if (c == in.leaf) continue;
+    if (sk_X509_push(untrusted.get(), c) == 0) throw OpenSslError("stacking a certificate");
     X509_up_ref(c);  // the stack's reference, freed by its pop_free deleter
   }
   ossl::UniquePtr<X509_STORE_CTX> ctx = make_context(in, untrusted.get());
@@ -93,8 +89,7 @@ CheckResult check_complete(const CertificateChecks& in) {
                 "all intermediates", std::to_string(path.size()) + " supplied"};
       }
       std::string list;
-      for (const std::string& s : not_supplied)
-        list += (list.empty() ? "" : "; ") + s;
+      for (const std::string& s : not_supplied) list += (list.empty() ? "" : "; ") + s;
       return {"chain.complete", CheckStatus::kFail,
               "intermediate " + list +
                   " was not supplied with the certificate: the server must send it (give the "
@@ -122,8 +117,7 @@ CheckResult check_complete(const CertificateChecks& in) {
       }
       from_store.emplace_back(found);
       issuer = found;
-      if (!self_signed(issuer))
-        not_supplied.push_back(subject_of(issuer));
+      if (!self_signed(issuer)) not_supplied.push_back(subject_of(issuer));
     }
     path.push_back(subject_of(issuer));
     cur = issuer;
@@ -141,8 +135,7 @@ void check_chain(const CertificateChecks& in, std::vector<CheckResult>& out) {
 
 ossl::UniquePtr<X509_STORE> load_trust_store(const std::optional<std::filesystem::path>& bundle) {
   ossl::UniquePtr<X509_STORE> store(X509_STORE_new());
-  if (!store)
-    throw OpenSslError("allocating a trust store");
+  if (!store) throw OpenSslError("allocating a trust store");
   if (!bundle) {
     if (X509_STORE_set_default_paths(store.get()) != 1) {
       throw OpenSslError("loading the system trust store");

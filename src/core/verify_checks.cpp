@@ -18,8 +18,7 @@ constexpr long kSecondsPerDay = 86400;
 
 std::string join(const std::vector<std::string>& items) {
   std::string out;
-  for (const std::string& s : items)
-    out += (out.empty() ? "" : ", ") + s;
+  for (const std::string& s : items) out += (out.empty() ? "" : ", ") + s;
   return out.empty() ? "(none)" : out;
 }
 
@@ -40,7 +39,7 @@ CheckResult make(std::string id, CheckStatus status, std::string message, std::s
 // Checks that together say "the names are right" (DOMAIN.md: CN, SANs, wildcards).
 void check_names(const CertificateChecks& in, const X509Facts& f, std::vector<CheckResult>& out) {
   const CertificatePlan& plan = *in.plan;
-  const Profile& profile = in.spec->profile;
+  const Profile& profile = *in.profile;
   bool cn_ok = same_dns_name(f.common_name, plan.common_name);
   out.push_back(make("subject.cn", cn_ok ? CheckStatus::kPass : CheckStatus::kFail,
                      cn_ok ? "CN is " + plan.common_name
@@ -51,14 +50,12 @@ void check_names(const CertificateChecks& in, const X509Facts& f, std::vector<Ch
   std::vector<std::string> missing;
   std::string why;
   for (const DerivedName& want : plan.sans) {
-    if (contains_name(f.dns_sans, want.name))
-      continue;
+    if (contains_name(f.dns_sans, want.name)) continue;
     missing.push_back(want.name);
     why += "; " + want.name + " (required by profile " + profile.name + ", " + want.reason + ")";
   }
   std::vector<std::string> wanted;
-  for (const DerivedName& d : plan.sans)
-    wanted.push_back(d.name);
+  for (const DerivedName& d : plan.sans) wanted.push_back(d.name);
   out.push_back(make("san.missing", missing.empty() ? CheckStatus::kPass : CheckStatus::kFail,
                      missing.empty() ? "all " + std::to_string(wanted.size()) +
                                            " required names are in the certificate"
@@ -67,8 +64,7 @@ void check_names(const CertificateChecks& in, const X509Facts& f, std::vector<Ch
 
   std::vector<std::string> extra;
   for (const std::string& name : f.dns_sans) {
-    if (!contains_name(wanted, name))
-      extra.push_back(name);
+    if (!contains_name(wanted, name)) extra.push_back(name);
   }
   CheckStatus extra_status = extra.empty()        ? CheckStatus::kPass
                              : in.options->strict ? CheckStatus::kFail
@@ -89,8 +85,7 @@ void check_names(const CertificateChecks& in, const X509Facts& f, std::vector<Ch
 
   std::vector<std::string> wild;
   for (const std::string& n : f.dns_sans) {
-    if (n.find('*') != std::string::npos)
-      wild.push_back(n);
+    if (n.find('*') != std::string::npos) wild.push_back(n);
   }
   bool cn_wild = f.common_name.find('*') != std::string::npos;
   CheckStatus wild_status = CheckStatus::kPass;
@@ -128,23 +123,22 @@ void check_key(const CertificateChecks& in, const X509Facts& f, std::vector<Chec
   as_spec.bits = f.key.bits;
   as_spec.curve = f.key.curve;
   bool known = f.key.type == "rsa" || f.key.type == "ecdsa";
-  bool allowed = known && profile_allows_key(in.spec->profile, as_spec) &&
+  bool allowed = known && profile_allows_key((*in.profile), as_spec) &&
                  !(f.key.type == "rsa" && f.key.bits < 2048);
   out.push_back(make("key.type", allowed ? CheckStatus::kPass : CheckStatus::kFail,
                      describe_facts(f.key) + (allowed ? " is" : " is not") +
-                         " allowed by profile " + in.spec->profile.name,
-                     describe_allowed_keys(in.spec->profile), describe_facts(f.key)));
+                         " allowed by profile " + (*in.profile).name,
+                     describe_allowed_keys((*in.profile)), describe_facts(f.key)));
 }
 
 void check_usages(const CertificateChecks& in, const X509Facts& f, std::vector<CheckResult>& out) {
-  const Profile& profile = in.spec->profile;
+  const Profile& profile = *in.profile;
   auto eku_check = [&](const char* id, const std::string& eku) {
     bool present = contains(f.eku, eku);
     CheckStatus missing_status = contains(profile.eku_require, eku)     ? CheckStatus::kFail
                                  : contains(profile.eku_recommend, eku) ? CheckStatus::kWarn
                                                                         : CheckStatus::kPass;
-    if (std::string(id) == "eku.server-auth")
-      missing_status = CheckStatus::kFail;
+    if (std::string(id) == "eku.server-auth") missing_status = CheckStatus::kFail;
     std::string msg = present ? eku + " present"
                       : missing_status == CheckStatus::kPass
                           ? eku + " absent (not needed by profile " + profile.name + ")"
@@ -155,12 +149,10 @@ void check_usages(const CertificateChecks& in, const X509Facts& f, std::vector<C
   eku_check("eku.client-auth", "clientAuth");
 
   std::vector<std::string> need = {"digitalSignature"};
-  if (f.key.type == "rsa")
-    need.push_back("keyEncipherment");  // RSA key transport in TLS 1.2
+  if (f.key.type == "rsa") need.push_back("keyEncipherment");  // RSA key transport in TLS 1.2
   std::vector<std::string> lacking;
   for (const std::string& bit : need) {
-    if (f.has_key_usage && !contains(f.key_usage, bit))
-      lacking.push_back(bit);
+    if (f.has_key_usage && !contains(f.key_usage, bit)) lacking.push_back(bit);
   }
   CheckStatus ku_status = !f.has_key_usage  ? CheckStatus::kWarn
                           : lacking.empty() ? CheckStatus::kPass
@@ -180,7 +172,7 @@ void check_usages(const CertificateChecks& in, const X509Facts& f, std::vector<C
 
 void check_signature(const CertificateChecks& in, const X509Facts& f,
                      std::vector<CheckResult>& out) {
-  const Profile& profile = in.spec->profile;
+  const Profile& profile = *in.profile;
   int nid = X509_get_signature_nid(in.leaf);
   int digest = NID_undef;
   int pkey = NID_undef;

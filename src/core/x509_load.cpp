@@ -25,8 +25,7 @@ struct PemBlock {
 // Takes the certificates out of a PKCS#7 SignedData (AD CS's .p7b).
 void take_pkcs7_certificates(PKCS7* p7, X509Objects& out, const std::filesystem::path& name) {
   STACK_OF(X509)* certs = nullptr;
-  if (PKCS7_type_is_signed(p7) && p7->d.sign != nullptr)
-    certs = p7->d.sign->cert;
+  if (PKCS7_type_is_signed(p7) && p7->d.sign != nullptr) certs = p7->d.sign->cert;
   if (PKCS7_type_is_signedAndEnveloped(p7) && p7->d.signed_and_enveloped != nullptr) {
     certs = p7->d.signed_and_enveloped->cert;
   }
@@ -35,8 +34,7 @@ void take_pkcs7_certificates(PKCS7* p7, X509Objects& out, const std::filesystem:
   }
   for (int i = 0; i < sk_X509_num(certs); ++i) {
     X509* cert = sk_X509_value(certs, i);
-    if (X509_up_ref(cert) != 1)
-      throw OpenSslError("referencing a PKCS#7 certificate");
+    if (X509_up_ref(cert) != 1) throw OpenSslError("referencing a PKCS#7 certificate");
     out.certificates.emplace_back(cert);  // the up_ref above is this pointer's reference
   }
 }
@@ -46,8 +44,7 @@ template <class T, class Decode>
 ossl::UniquePtr<T> decode_exact(const unsigned char* der, long len, Decode decode) {
   const unsigned char* p = der;
   ossl::UniquePtr<T> obj(decode(nullptr, &p, len));
-  if (obj && p != der + len)
-    obj.reset();  // trailing bytes: not this kind of object
+  if (obj && p != der + len) obj.reset();  // trailing bytes: not this kind of object
   return obj;
 }
 
@@ -78,18 +75,15 @@ void decode_pem_block(const PemBlock& block, X509Objects& out, const std::filesy
     auto cert = type == "TRUSTED CERTIFICATE"
                     ? decode_exact<X509>(block.data, block.len, d2i_X509_AUX)
                     : decode_exact<X509>(block.data, block.len, d2i_X509);
-    if (!cert)
-      throw BadFileError(name, "a " + type + " block that does not decode");
+    if (!cert) throw BadFileError(name, "a " + type + " block that does not decode");
     out.certificates.push_back(std::move(cert));
   } else if (type == "CERTIFICATE REQUEST" || type == "NEW CERTIFICATE REQUEST") {
     auto req = decode_exact<X509_REQ>(block.data, block.len, d2i_X509_REQ);
-    if (!req)
-      throw BadFileError(name, "a " + type + " block that does not decode");
+    if (!req) throw BadFileError(name, "a " + type + " block that does not decode");
     out.requests.push_back(std::move(req));
   } else if (type == "PKCS7" || type == "PKCS #7 SIGNED DATA" || type == "CMS") {
     auto p7 = decode_exact<PKCS7>(block.data, block.len, d2i_PKCS7);
-    if (!p7)
-      throw BadFileError(name, "a " + type + " block that does not decode");
+    if (!p7) throw BadFileError(name, "a " + type + " block that does not decode");
     take_pkcs7_certificates(p7.get(), out, name);
   } else {
     throw BadFileError(name, "holds a '" + type + "' PEM block, not a certificate or request");
@@ -101,8 +95,7 @@ void decode_pem_block(const PemBlock& block, X509Objects& out, const std::filesy
 
 X509Objects parse_x509_objects(std::string_view bytes, const std::filesystem::path& name) {
   X509Objects out;
-  if (bytes.empty())
-    throw BadFileError(name, "empty file");
+  if (bytes.empty()) throw BadFileError(name, "empty file");
   if (bytes.find("-----BEGIN ") == std::string_view::npos) {
     out.encoding = "DER";
     decode_der(reinterpret_cast<const unsigned char*>(bytes.data()),
@@ -111,8 +104,7 @@ X509Objects parse_x509_objects(std::string_view bytes, const std::filesystem::pa
   }
   out.encoding = "PEM";
   ossl::UniquePtr<BIO> bio(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
-  if (!bio)
-    throw OpenSslError("allocating a memory BIO");
+  if (!bio) throw OpenSslError("allocating a memory BIO");
   // Count the BEGIN lines: each must give a block, so a truncated last block is an error and
   // not a silently shorter chain.
   std::size_t begins = 0;
@@ -129,8 +121,7 @@ X509Objects parse_x509_objects(std::string_view bytes, const std::filesystem::pa
     }
     decode_pem_block(block, out, name);
   }
-  if (bytes.find("PKCS7") != std::string_view::npos)
-    out.encoding = "PKCS#7 PEM";
+  if (bytes.find("PKCS7") != std::string_view::npos) out.encoding = "PKCS#7 PEM";
   return out;
 }
 

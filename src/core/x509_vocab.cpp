@@ -36,16 +36,14 @@ bool is_known_eku(const std::string& name) {
 
 int eku_nid(const std::string& name) {
   for (const EkuEntry& e : kEkus) {
-    if (name == e.name)
-      return e.nid;
+    if (name == e.name) return e.nid;
   }
   return NID_undef;
 }
 
 std::string eku_name(int nid) {
   for (const EkuEntry& e : kEkus) {
-    if (nid == e.nid)
-      return e.name;
+    if (nid == e.nid) return e.name;
   }
   const char* sn = OBJ_nid2sn(nid);
   return sn != nullptr ? sn : "unknown";
@@ -63,8 +61,7 @@ int key_usage_bit(const std::string& name) {
 std::vector<std::string> key_usage_names(unsigned long bits) {
   std::vector<std::string> out;
   for (std::size_t i = 0; i < kKeyUsages.size(); ++i) {
-    if (bits & (1UL << i))
-      out.emplace_back(kKeyUsages[i]);
+    if (bits & (1UL << i)) out.emplace_back(kKeyUsages[i]);
   }
   return out;
 }
@@ -75,10 +72,8 @@ std::string subject_value_problem(const std::string& attr, const std::string& va
               std::all_of(value.begin(), value.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
     return ok ? "" : "'" + value + "' is not a two-letter upper-case country code (ISO 3166)";
   }
-  if (value.empty())
-    return "empty value";
-  if (value.size() > 64)
-    return "longer than 64 characters (RFC 5280 upper bound)";
+  if (value.empty()) return "empty value";
+  if (value.size() > 64) return "longer than 64 characters (RFC 5280 upper bound)";
   bool printable = std::all_of(value.begin(), value.end(), [](char c) {
     return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
   });

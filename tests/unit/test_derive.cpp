@@ -10,12 +10,14 @@ namespace {
 
 PoolSpec reference_spec() {
   PoolSpec spec;
-  spec.profile.name = "test-enterprise";
-  spec.profile.cn_pattern = "{pool_fqdn}";
-  spec.profile.san_patterns = {"{pool_fqdn}", "sip.{sip_domain}", "{pool_host}.{sip_domain}",
-                               "{server_fqdn}"};
-  spec.profile.eku_request = {"serverAuth", "clientAuth"};
-  spec.profile.key_usage = {"digitalSignature", "keyEncipherment"};
+  Profile profile;
+  profile.name = "test-enterprise";
+  profile.cn_pattern = "{pool_fqdn}";
+  profile.san_patterns = {"{pool_fqdn}", "sip.{sip_domain}", "{pool_host}.{sip_domain}",
+                          "{server_fqdn}"};
+  profile.eku_request = {"serverAuth", "clientAuth"};
+  profile.key_usage = {"digitalSignature", "keyEncipherment"};
+  spec.certificates = {{"", profile}};
   spec.pool_fqdn = "ocspool.company.local";
   spec.sip_domains = {"company.local", "company.com"};
   spec.subject = {{"O", "Company"}};
@@ -27,8 +29,7 @@ PoolSpec reference_spec() {
 
 std::vector<std::string> names(const CertificatePlan& plan) {
   std::vector<std::string> out;
-  for (const auto& d : plan.sans)
-    out.push_back(d.name);
+  for (const auto& d : plan.sans) out.push_back(d.name);
   return out;
 }
 
@@ -50,14 +51,14 @@ TEST_CASE("bad patterns are named") {
   CHECK(pattern_problem("{nope}.x") == "unknown placeholder {nope}");
   CHECK(pattern_problem("{pool_fqdn") == "unclosed '{'");
   CHECK(pattern_problem("pool}") == "unbalanced '}'");
-  CHECK(pattern_problem("{sip_domain}.{sip_domain}") == "at most one {sip_domain} per pattern");
+  CHECK(pattern_problem("{sip_domain}.{sip_domain}").rfind("at most one many-valued", 0) == 0);
   CHECK(pattern_problem("") == "empty pattern");
   CHECK(pattern_problem("sip.{sip_domain}").empty());
 }
 
 TEST_CASE("the reference deployment derives the names of DOMAIN.md, CN first") {
   PoolSpec spec = reference_spec();
-  CertificatePlan plan = derive_plan(spec, spec.servers[0]);
+  CertificatePlan plan = derive_plan(spec, spec.servers[0], spec.certificates[0]);
   CHECK(plan.common_name == "ocspool.company.local");
   CHECK(names(plan) == std::vector<std::string>{"ocspool.company.local", "sip.company.local",
                                                 "sip.company.com", "ocspool.company.com",
@@ -70,9 +71,10 @@ TEST_CASE("the reference deployment derives the names of DOMAIN.md, CN first") {
 
 TEST_CASE("the CN is added first even when no pattern names it, and duplicates collapse") {
   PoolSpec spec = reference_spec();
-  spec.profile.san_patterns = {"sip.{sip_domain}", "SIP.{sip_domain}", "{server_fqdn}"};
+  spec.certificates[0].profile.san_patterns = {"sip.{sip_domain}", "SIP.{sip_domain}",
+                                               "{server_fqdn}"};
   spec.servers[0].extra_sans = {"ocspool.company.local", "extra.company.local"};
-  CertificatePlan plan = derive_plan(spec, spec.servers[0]);
+  CertificatePlan plan = derive_plan(spec, spec.servers[0], spec.certificates[0]);
   CHECK(names(plan) == std::vector<std::string>{"ocspool.company.local", "sip.company.local",
                                                 "sip.company.com", "ocssrv01.company.local",
                                                 "extra.company.local"});
@@ -80,10 +82,37 @@ TEST_CASE("the CN is added first even when no pattern names it, and duplicates c
 
 TEST_CASE("a derived name that is not a DNS name is refused") {
   PoolSpec spec = reference_spec();
-  spec.profile.san_patterns = {"{pool_host}-{server_host}-" + std::string(60, 'x') + ".x"};
-  CHECK_THROWS_AS(derive_plan(spec, spec.servers[0]), std::invalid_argument);
-  spec.profile.san_patterns = {"*.{pool_domain}"};
-  CHECK_THROWS_AS(derive_plan(spec, spec.servers[0]), std::invalid_argument);
-  spec.profile.allow_wildcards = true;
-  CHECK(names(derive_plan(spec, spec.servers[0])).back() == "*.company.local");
+  spec.certificates[0].profile.san_patterns = {"{pool_host}-{server_host}-" + std::string(60, 'x') +
+                                               ".x"};
+  CHECK_THROWS_AS(derive_plan(spec, spec.servers[0], spec.certificates[0]), std::invalid_argument);
+  spec.certificates[0].profile.san_patterns = {"*.{pool_domain}"};
+  CHECK_THROWS_AS(derive_plan(spec, spec.servers[0], spec.certificates[0]), std::invalid_argument);
+  spec.certificates[0].profile.allow_wildcards = true;
+  CHECK(names(derive_plan(spec, spec.servers[0], spec.certificates[0])).back() ==
+        "*.company.local");
+}
+
+TEST_CASE(
+    "simple URL placeholders: {meet} expands once per meet host, absent values give nothing") {
+  PoolSpec spec = reference_spec();
+  spec.certificates[0].profile.san_patterns = {"{meet}", "{dialin}", "{admin}", "{web_fqdn}"};
+  spec.simple_urls.meet = {"meet.company.com", "meet.company.local"};
+  spec.simple_urls.dialin = "dialin.company.com";
+  CertificatePlan plan = derive_plan(spec, spec.servers[0], spec.certificates[0]);
+  CHECK(names(plan) == std::vector<std::string>{"ocspool.company.local", "meet.company.com",
+                                                "meet.company.local", "dialin.company.com"});
+}
+
+TEST_CASE("a plan carries its certificate's name, profile, template and exportability") {
+  PoolSpec spec = reference_spec();
+  spec.certificates[0].name = "web-internal";
+  spec.certificates[0].profile.template_name = "WebServer";
+  spec.certificates[0].profile.exportable = true;
+  CertificatePlan plan = derive_plan(spec, spec.servers[0], spec.certificates[0]);
+  CHECK(plan.certificate == "web-internal");
+  CHECK(plan.profile == "test-enterprise");
+  CHECK(plan.template_name == "WebServer");
+  CHECK(plan.exportable);
+  spec.template_name = "PoolWeb";  // the spec's template wins over the profile's
+  CHECK(derive_plan(spec, spec.servers[0], spec.certificates[0]).template_name == "PoolWeb");
 }

@@ -39,8 +39,7 @@ TEST_CASE("label and name lengths are bounded at 63 and 253") {
   CHECK(check_dns_name(label63 + ".com").ok());
   CHECK(check_dns_name(label63 + "a.com").reason.find("at most 63") != std::string::npos);
   std::string name253;
-  while (name253.size() < 253)
-    name253 += name253.empty() ? "a" : ".a";
+  while (name253.size() < 253) name253 += name253.empty() ? "a" : ".a";
   REQUIRE(name253.size() == 253);
   CHECK(check_dns_name(name253).ok());
   CHECK(check_dns_name(name253 + ".").ok());  // the root dot does not count

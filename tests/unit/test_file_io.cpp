@@ -30,8 +30,7 @@ std::string slurp(const fs::path& p) {
 
 int count_entries(const fs::path& dir) {
   int n = 0;
-  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir))
-    ++n;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) ++n;
   return n;
 }
 

@@ -42,7 +42,7 @@ SpecError spec_error(const std::string& text) {
 
 TEST_CASE("the shipped example loads with the values of DOMAIN.md") {
   PoolSpec spec = load_spec(POOLCERT_TEST_SOURCE "/templates/ocs2007-enterprise.toml", shipped());
-  CHECK(spec.profile.name == "ocs2007-enterprise-frontend");
+  CHECK(spec.certificates.front().profile.name == "ocs2007-enterprise-frontend");
   CHECK(spec.pool_fqdn == "ocspool.company.local");
   CHECK(spec.sip_domains == std::vector<std::string>{"company.local", "company.com"});
   CHECK(spec.key.type == KeyType::kRsa);
@@ -167,7 +167,7 @@ TEST_CASE("a profile given as a path is read relative to the spec") {
   auto file = dir.write("pool.toml", "profile = \"rules/mine.toml\"\n" +
                                          kHead.substr(kHead.find('\n') + 1) + kServers);
   PoolSpec spec = load_spec(file, ProfileSearch{});
-  CHECK(spec.profile.name == "mine");
+  CHECK(spec.certificates.front().profile.name == "mine");
   CHECK(spec.key.type == KeyType::kEcdsa);
   CHECK(spec.key.curve == "P-256");
 }
@@ -175,8 +175,7 @@ TEST_CASE("a profile given as a path is read relative to the spec") {
 TEST_CASE("every shipped profile loads") {
   for (const auto& entry :
        std::filesystem::directory_iterator(POOLCERT_TEST_SOURCE "/templates/profiles")) {
-    if (entry.path().extension() != ".toml")
-      continue;
+    if (entry.path().extension() != ".toml") continue;
     CAPTURE(entry.path());
     Profile p = load_profile(entry.path());
     CHECK_FALSE(p.cn_pattern.empty());

@@ -1,0 +1,102 @@
+#include "poolcert/certreq_inf.hpp"
+
+#include <openssl/objects.h>
+
+#include <cstdio>
+
+#include "poolcert/csr_batch.hpp"
+#include "poolcert/error.hpp"
+#include "poolcert/x509_vocab.hpp"
+
+namespace poolcert {
+namespace {
+
+// certreq's KeyUsage is the first byte of the KeyUsage BIT STRING: digitalSignature is 0x80.
+unsigned key_usage_byte(const std::vector<std::string>& usages) {
+  unsigned byte = 0;
+  for (const std::string& u : usages) {
+    int bit = key_usage_bit(u);
+    if (bit >= 0 && bit < 8) byte |= 0x80u >> bit;
+  }
+  return byte;
+}
+
+// A value in an X.500 name string is quoted when it holds a separator; inside an INF string
+// every quote is doubled.
+std::string x500_value(const std::string& value) {
+  bool quote = value.find_first_of(",+=\"\\<>#;") != std::string::npos;
+  std::string out;
+  for (char c : value) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quote ? "\"" + out + "\"" : out;
+}
+
+std::string inf_quote(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+// certreq writes the most specific RDN first: CN, OU, O, L, S (not ST), C.
+std::string subject_string(const CertificatePlan& plan) {
+  std::string out;
+  for (auto it = plan.subject.rbegin(); it != plan.subject.rend(); ++it) {
+    std::string attr = it->first == "ST" ? "S" : it->first;
+    out += (out.empty() ? "" : ", ") + attr + "=" + x500_value(it->second);
+  }
+  return out;
+}
+
+std::string dotted_oid(const std::string& eku) {
+  char buf[80];
+  OBJ_obj2txt(buf, sizeof buf, OBJ_nid2obj(eku_nid(eku)), 1);
+  return buf;
+}
+
+}  // namespace
+
+std::string certreq_inf(const CertificatePlan& plan) {
+  if (plan.key.type != KeyType::kRsa) {
+    throw UsageError("certreq INF for " + plan.server_fqdn + ": " + describe_key(plan.key) +
+                     " is not an RSA key; the SChannel provider certreq uses makes RSA only");
+  }
+  std::string stem = output_stem(plan.server_fqdn, plan.certificate);
+  char usage[8];
+  std::snprintf(usage, sizeof usage, "0x%02X", key_usage_byte(plan.key_usage));
+  std::vector<std::string> lines = {
+      "; on " + plan.server_fqdn + ": certreq -new " + stem + ".inf " + stem + ".req",
+      "; written by poolcert from profile " + plan.profile,
+      "[Version]",
+      "Signature=\"$Windows NT$\"",
+      "",
+      "[NewRequest]",
+      "Subject = " + inf_quote(subject_string(plan)),
+      "KeyLength = " + std::to_string(plan.key.bits),
+      "KeySpec = 1",
+      std::string("KeyUsage = ") + usage,
+      std::string("Exportable = ") + (plan.exportable ? "TRUE" : "FALSE"),
+      "MachineKeySet = TRUE",
+      "ProviderName = \"Microsoft RSA SChannel Cryptographic Provider\"",
+      "ProviderType = 12",
+      "RequestType = PKCS10",
+      "HashAlgorithm = " + plan.digest,
+      "FriendlyName = " + inf_quote(plan.common_name),
+      "",
+      "[EnhancedKeyUsageExtension]",
+  };
+  for (const std::string& eku : plan.eku) {
+    lines.push_back("OID = " + dotted_oid(eku) + " ; " + eku);
+  }
+  lines.insert(lines.end(), {"", "[Extensions]", "2.5.29.17 = \"{text}\""});
+  for (const DerivedName& san : plan.sans) {
+    lines.push_back("_continue_ = \"dns=" + san.name + "&\"");
+  }
+  if (!plan.template_name.empty()) {
+    lines.insert(lines.end(),
+                 {"", "[RequestAttributes]", "CertificateTemplate = " + plan.template_name});
+  }
+  std::string out;
+  for (const std::string& line : lines) out += line + "\r\n";  // certreq reads CRLF files
+  return out;
+}
+
+}  // namespace poolcert
