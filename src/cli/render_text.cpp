@@ -144,7 +144,9 @@ void print_verify(std::ostream& out, const VerifyReport& report, bool colour) {
   for (std::size_t i = 0; i < report.servers.size(); ++i) {
     const ServerReport& s = report.servers[i];
     if (i > 0) out << "\n";
-    out << s.server << "  " << (s.cert.empty() ? "(no certificate)" : s.cert.string()) << "\n";
+    out << s.server << (s.certificate.empty() ? "" : " (" + s.certificate + ")") << "  "
+        << (s.cert.empty() ? "(no certificate)" : s.cert.string())
+        << (s.template_name.empty() ? "" : "  template " + s.template_name) << "\n";
     Table table({"CHECK", "STATUS", "DETAIL"}, colour);
     for (const CheckResult& c : s.checks) {
       Table::Colour paint = c.status == CheckStatus::kPass   ? Table::Colour::kGreen

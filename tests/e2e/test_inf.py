@@ -82,6 +82,23 @@ class CertreqInf(unittest.TestCase):
                 "sfbfe01.company.local.default.inf").read_bytes().decode()
         self.assertIn("[RequestAttributes]\r\nCertificateTemplate = WebServer\r\n", text)
 
+    def test_template_extension_is_in_the_pem_csr(self):
+        work = self.run_case(h.GOLDEN / "sfb2015-enterprise")
+        rc, _, err = h.poolcert(["csr", "spec.toml", "-o", "pem", "--server",
+                                 "sfbfe01.company.local"], cwd=work, env=h.profile_env())
+        self.assertEqual(rc, 0, err)
+        csr = work / "pem" / "sfbfe01.company.local.web-internal.csr"
+        text = h.run(["openssl", "req", "-in", str(csr), "-noout", "-text"], cwd=work)[1]
+        self.assertIn("1.3.6.1.4.1.311.20.2", text)
+        self.assertIn("W.e.b.S.e.r.v.e.r", text)  # openssl's dump of the BMPString
+        ext = h.load_csr(csr).extensions.get_extension_for_oid(
+            h.x509.ObjectIdentifier("1.3.6.1.4.1.311.20.2"))
+        bmp = "WebServer".encode("utf-16-be")
+        self.assertEqual(ext.value.value, bytes([0x1E, len(bmp)]) + bmp)  # DER BMPString
+        rc, out, err = h.poolcert(["inspect", str(csr), "--json"], cwd=work)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(h.json.loads(out)["files"][0]["objects"][0]["template"], "WebServer")
+
     def test_no_key_is_made(self):
         work = self.run_case(h.GOLDEN / "ocs2007-enterprise")
         self.assertEqual(sorted(p.suffix for p in (work / "inf").iterdir()), [".inf", ".inf"])
