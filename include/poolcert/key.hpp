@@ -44,6 +44,9 @@ std::string describe_facts(const KeyFacts& facts);
 // fingerprint that pairs a key, its CSR and its certificate. Throws OpenSslError.
 std::string spki_sha256(const EVP_PKEY* key);
 
+// The same fingerprint from a decoded certificate's or request's SubjectPublicKeyInfo.
+std::string spki_sha256(const X509_PUBKEY* spki);
+
 // file_is_encrypted_key tells whether a PEM file holds an ENCRYPTED PRIVATE KEY block (or a
 // traditional key with a Proc-Type: 4,ENCRYPTED header). Never throws; false when unreadable.
 bool file_is_encrypted_key(const std::filesystem::path& file);

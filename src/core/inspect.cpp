@@ -159,14 +159,14 @@ std::string signature_name(int nid) {
   return ln != nullptr ? ln : "unknown";
 }
 
-void read_key(X509Facts& f, EVP_PKEY* key) {
-  if (key == nullptr) {
+void read_key(X509Facts& f, EVP_PKEY* key, const X509_PUBKEY* spki) {
+  if (key == nullptr || spki == nullptr) {
     ERR_clear_error();
     f.key.type = "unreadable";
     return;
   }
   f.key = key_facts(key);
-  f.spki_sha256 = spki_sha256(key);
+  f.spki_sha256 = spki_sha256(spki);
 }
 
 }  // namespace
@@ -186,7 +186,7 @@ X509Facts certificate_facts(X509* cert) {
   }
   read_extensions(
       f, [cert](int nid, int* crit) { return X509_get_ext_d2i(cert, nid, crit, nullptr); });
-  read_key(f, X509_get0_pubkey(cert));
+  read_key(f, X509_get0_pubkey(cert), X509_get_X509_PUBKEY(cert));
   f.signature_algorithm = signature_name(X509_get_signature_nid(cert));
   f.not_before = asn1_time(X509_get0_notBefore(cert));
   f.not_after = asn1_time(X509_get0_notAfter(cert));
@@ -206,7 +206,7 @@ X509Facts request_facts(X509_REQ* req) {
   });
   f.template_name = template_of(exts.get());
   EVP_PKEY* key = X509_REQ_get0_pubkey(req);
-  read_key(f, key);
+  read_key(f, key, X509_REQ_get_X509_PUBKEY(req));
   f.signature_algorithm = signature_name(X509_REQ_get_signature_nid(req));
   f.signature_valid = key != nullptr && X509_REQ_verify(req, key) == 1;
   ERR_clear_error();

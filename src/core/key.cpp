@@ -122,21 +122,54 @@ std::string describe_facts(const KeyFacts& facts) {
   return facts.type + " " + std::to_string(facts.bits);
 }
 
-std::string spki_sha256(const EVP_PKEY* key) {
-  unsigned char* der = nullptr;
-  int len = i2d_PUBKEY(key, &der);
-  if (len <= 0) throw OpenSslError("encoding the public key");
+namespace {
+
+std::string hex_sha256(const unsigned char* der, int len) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int md_len = 0;
-  int ok = EVP_Digest(der, static_cast<size_t>(len), md.data(), &md_len, EVP_sha256(), nullptr);
-  OPENSSL_free(der);
-  if (ok != 1) throw OpenSslError("hashing the public key");
+  if (EVP_Digest(der, static_cast<size_t>(len), md.data(), &md_len, EVP_sha256(), nullptr) != 1) {
+    throw OpenSslError("hashing the public key");
+  }
   static const char kHex[] = "0123456789abcdef";
   std::string hex;
   for (unsigned int i = 0; i < md_len; ++i) {
     hex += kHex[md[i] >> 4];
     hex += kHex[md[i] & 15];
   }
+  return hex;
+}
+
+}  // namespace
+
+std::string spki_sha256(const EVP_PKEY* key) {
+  unsigned char* der = nullptr;
+  int len = i2d_PUBKEY(key, &der);
+  if (len <= 0) throw OpenSslError("encoding the public key");
+  std::string hex;
+  try {
+    hex = hex_sha256(der, len);
+  } catch (...) {
+    OPENSSL_free(der);
+    throw;
+  }
+  OPENSSL_free(der);
+  return hex;
+}
+
+std::string spki_sha256(const X509_PUBKEY* spki) {
+  // The decoded structure re-encodes without OpenSSL 3's encoder set-up, which dominates the
+  // EVP_PKEY route in a batch (callgrind, docs/performance.md).
+  unsigned char* der = nullptr;
+  int len = i2d_X509_PUBKEY(spki, &der);
+  if (len <= 0) throw OpenSslError("encoding the public key");
+  std::string hex;
+  try {
+    hex = hex_sha256(der, len);
+  } catch (...) {
+    OPENSSL_free(der);
+    throw;
+  }
+  OPENSSL_free(der);
   return hex;
 }
 

@@ -17,20 +17,19 @@ namespace poolcert {
 namespace fs = std::filesystem;
 namespace {
 
-// A server's public key fingerprint from its key (unencrypted) or, failing that, its CSR.
+// A server's public key fingerprint from its CSR (public, and made from the key by csr), or,
+// failing that, from its key when it is not encrypted.
 std::optional<std::string> server_spki(const fs::path& key_dir, const std::string& stem) {
   std::error_code ec;
-  fs::path key = key_dir / (stem + ".key");
-  if (fs::is_regular_file(key, ec) && !file_is_encrypted_key(key)) {
-    return spki_sha256(read_private_key(key, std::nullopt).get());
-  }
   fs::path csr = key_dir / (stem + ".csr");
   if (fs::is_regular_file(csr, ec)) {
     X509Objects objects = load_x509_objects(csr);
     if (objects.requests.empty()) throw BadFileError(csr, "holds no certificate request");
-    EVP_PKEY* pub = X509_REQ_get0_pubkey(objects.requests.front().get());
-    if (pub == nullptr) throw BadFileError(csr, "the request's public key cannot be read");
-    return spki_sha256(pub);
+    return spki_sha256(X509_REQ_get_X509_PUBKEY(objects.requests.front().get()));
+  }
+  fs::path key = key_dir / (stem + ".key");
+  if (fs::is_regular_file(key, ec) && !file_is_encrypted_key(key)) {
+    return spki_sha256(read_private_key(key, std::nullopt).get());
   }
   return std::nullopt;
 }
