@@ -55,7 +55,7 @@ ServerResult run_one(const ServerJob& job, const RunOptions& options) {
     }
     ossl::UniquePtr<X509_REQ> req = build_csr(job.plan, key.get());
     write_file_atomic(job.csr_path, encode_csr_pem(req.get()), kCsrMode, Existing::kReplace);
-    result.spki_sha256 = spki_sha256(key.get());
+    result.spki_sha256 = spki_sha256(X509_REQ_get_X509_PUBKEY(req.get()));  // no encoder set-up
     result.ok = true;
   } catch (const std::exception& e) {
     result.error = e.what();
