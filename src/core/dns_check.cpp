@@ -248,6 +248,8 @@ const char* record_status_name(RecordStatus status) noexcept {
 }
 
 Resolver parse_resolver(const std::string& text) {
+  if (text.size() > 64)
+    throw UsageError("--resolver: longer than 64 characters");  // bounds the regex
   static const std::regex kV6(R"(\[([0-9A-Fa-f:.]+)\](?::(\d{1,5}))?)");
   static const std::regex kV4(R"(([0-9.]+)(?::(\d{1,5}))?)");
   std::smatch m;

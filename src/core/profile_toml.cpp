@@ -143,8 +143,15 @@ fs::path resolve_profile(const std::string& ref, const fs::path& spec_file,
     fs::path p = fs::path(ref).is_absolute() ? fs::path(ref) : base / ref;
     return fs::is_regular_file(p, ec) ? p.lexically_normal() : fs::path();
   }
-  static const std::regex kName("[a-z0-9][a-z0-9._-]*");
-  if (!std::regex_match(ref, kName)) return {};
+  // [a-z0-9][a-z0-9._-]*, by hand: std::regex recursed per character and overflowed the stack on
+  // a long name (reproducer: tests/fuzz/regressions/fuzz_spec/).
+  auto name_char = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+  };
+  if (ref.empty() || !std::all_of(ref.begin(), ref.end(), name_char) || ref[0] == '.' ||
+      ref[0] == '_' || ref[0] == '-') {
+    return {};
+  }
   std::vector<fs::path> dirs = {base / "profiles"};
   dirs.insert(dirs.end(), search.dirs.begin(), search.dirs.end());
   for (const fs::path& dir : dirs) {

@@ -113,6 +113,8 @@ std::string handshake_error(SSL* ssl, int rc) {
 }  // namespace
 
 ProbeTarget parse_probe_target(const std::string& text) {
+  if (text.size() > 300)
+    throw UsageError("target: longer than 300 characters");  // bounds the regex
   static const std::regex kV6(R"(\[([0-9A-Fa-f:.]+)\](?::(\d{1,5}))?)");
   static const std::regex kHost(R"(([^:\[\]]+)(?::(\d{1,5}))?)");
   std::smatch m;

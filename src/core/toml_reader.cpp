@@ -3,9 +3,9 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
-#include <regex>
 
 #include "poolcert/derive.hpp"
 
@@ -13,21 +13,75 @@ namespace poolcert::toml_layer {
 namespace fs = std::filesystem;
 namespace {
 
+// Finds toml11's " 3 | fqdn = a.b" line followed by "   |        ^--- here": the line number and
+// the caret's column. By hand: libstdc++'s std::regex recurses once per character and overflowed
+// the stack on a long line (reproducer: tests/fuzz/regressions/fuzz_spec/).
+bool find_caret(const std::string& what, unsigned& line, unsigned& column) {
+  constexpr auto npos = std::string::npos;
+  for (std::size_t at = what.find('\n'); at != npos; at = what.find('\n', at + 1)) {
+    std::size_t digits = what.find_first_not_of(' ', at + 1);
+    std::size_t digits_end = what.find_first_not_of("0123456789", digits);
+    if (digits == npos || digits_end == npos || digits_end == digits || digits_end - digits > 9 ||
+        what.compare(digits_end, 3, " | ") != 0) {
+      continue;
+    }
+    std::size_t next = what.find('\n', digits_end);
+    std::size_t bar = next == npos ? npos : what.find_first_not_of(' ', next + 1);
+    if (bar == npos || what[bar] != '|') continue;
+    std::size_t caret = what.find_first_not_of(' ', bar + 1);
+    if (caret == npos || what[caret] != '^') continue;
+    line = static_cast<unsigned>(std::stoul(what.substr(digits, digits_end - digits)));
+    column = static_cast<unsigned>(caret - bar - 1);  // "| " then caret: spaces less one, +1
+    return true;
+  }
+  return false;
+}
+
 // Turns toml11's multi-line syntax message into one line and the caret's place.
 [[noreturn]] void throw_syntax_error(const fs::path& file, const toml::exception& e) {
   std::string what = e.what();
   unsigned line = e.location().line();
   unsigned column = e.location().column();
-  std::smatch m;
-  // toml11 prints " 3 | fqdn = a.b" then "   |        ^--- here": the caret is the column.
-  static const std::regex kSource(R"(\n *(\d+) \| [^\n]*\n( *)\|( *)\^)");
-  if (std::regex_search(what, m, kSource)) {
-    line = static_cast<unsigned>(std::stoul(m[1].str()));
-    column = static_cast<unsigned>(m[3].length());  // "| " then caret: spaces less one, +1
-  }
+  find_caret(what, line, column);
   std::string first = what.substr(0, what.find('\n'));
   if (first.rfind("[error] ", 0) == 0) first.erase(0, 8);
   throw SpecError(file, line, column, "", "TOML syntax error: " + first);
+}
+
+// toml11 parses arrays and inline tables recursively, so deep nesting overflowed the stack
+// (reproducers: tests/fuzz/regressions/fuzz_spec/). Refuses more than kMaxNesting open brackets
+// and braces outside strings and comments, naming the line where the limit is passed.
+constexpr int kMaxNesting = 64;
+
+void check_nesting(const fs::path& file, const std::string& text) {
+  int depth = 0;
+  unsigned line = 1;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '\n') {
+      ++line;
+    } else if (c == '#') {
+      i = std::min(text.find('\n', i), text.size()) - 1;  // the newline itself is counted next
+    } else if (c == '"' || c == '\'') {
+      std::string quote(text.compare(i, 3, std::string(3, c)) == 0 ? 3 : 1, c);
+      std::size_t end = i + quote.size();
+      while (end < text.size() && text.compare(end, quote.size(), quote) != 0 &&
+             (quote.size() == 3 || text[end] != '\n')) {  // a one-line string ends at its line
+        end += (c == '"' && text[end] == '\\') ? 2 : 1;   // basic strings have escapes
+      }
+      end = std::min(end + quote.size(), text.size());
+      line += static_cast<unsigned>(std::count(text.begin() + i, text.begin() + end, '\n'));
+      i = end - 1;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxNesting) {
+        throw SpecError(
+            file, line, 0, "",
+            "arrays and tables nested more than " + std::to_string(kMaxNesting) + " deep");
+      }
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
 }
 
 }  // namespace
@@ -45,6 +99,7 @@ Value Reader::parse() const {
   if (in.bad()) throw IoError(ErrorKind::kBadInput, file_, "read", errno ? errno : EIO);
   text.resize(static_cast<std::size_t>(in.gcount()));
   if (text.size() > kMaxFileBytes) throw SpecError(file_, 0, 0, "", "file is larger than 1 MiB");
+  check_nesting(file_, text);
   std::istringstream stream(text);
   try {
     return toml::parse<toml::discard_comments, std::map, std::vector>(stream, file_.string());

@@ -44,12 +44,13 @@ class Reader {
   // Fails on the first key of `table` not in `known`: a typo must not silently drop a name.
   void reject_unknown(const Value& table, const std::string& prefix,
                       std::initializer_list<const char*> known) const {
-    for (const auto& [key, value] : table.as_table()) {
+    for (const auto& entry : table.as_table()) {
+      const std::string& key = entry.first;  // clang 14 cannot capture a structured binding
+      const Value& value = entry.second;
       bool ok = std::any_of(known.begin(), known.end(), [&](const char* k) { return key == k; });
       if (!ok) {
         std::string allowed;
-        for (const char* k : known)
-          allowed += (allowed.empty() ? "" : ", ") + std::string(k);
+        for (const char* k : known) allowed += (allowed.empty() ? "" : ", ") + std::string(k);
         fail(value, prefix + key, "unknown key (allowed here: " + allowed + ")");
       }
     }
@@ -63,8 +64,7 @@ class Reader {
 
   const Value& require(const Value& table, const char* key, const std::string& field) const {
     const Value* v = find(table, key);
-    if (v == nullptr)
-      fail(table, field, "missing (required)");
+    if (v == nullptr) fail(table, field, "missing (required)");
     return *v;
   }
 
