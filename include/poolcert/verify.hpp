@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "poolcert/derive.hpp"
+#include "poolcert/inspect.hpp"
 #include "poolcert/ossl.hpp"
 #include "poolcert/spec.hpp"
 
@@ -104,7 +105,8 @@ struct CertificateChecks {
   const Profile* profile = nullptr;  // the certificate's role
   const CertificatePlan* plan = nullptr;
   X509* leaf = nullptr;
-  std::vector<X509*> supplied;  // every certificate of the input, the leaf among them
+  const X509Facts* facts = nullptr;  // the leaf, decoded (certificate_facts)
+  std::vector<X509*> supplied;       // every certificate of the input, the leaf among them
   X509_STORE* trust = nullptr;
   std::optional<std::string> server_spki;  // the server's key fingerprint, when known
   const VerifyOptions* options = nullptr;

@@ -124,7 +124,11 @@ std::string describe_facts(const KeyFacts& facts) {
 
 namespace {
 
-std::string hex_sha256(const unsigned char* der, int len) {
+// Hashes DER that an i2d_* call allocated, and frees it.
+std::string hex_sha256_of_owned(unsigned char* der, int len) {
+  std::unique_ptr<unsigned char, void (*)(unsigned char*)> owned(
+      der, [](unsigned char* p) { OPENSSL_free(p); });
+  if (len <= 0) throw OpenSslError("encoding the public key");
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int md_len = 0;
   if (EVP_Digest(der, static_cast<size_t>(len), md.data(), &md_len, EVP_sha256(), nullptr) != 1) {
@@ -144,16 +148,7 @@ std::string hex_sha256(const unsigned char* der, int len) {
 std::string spki_sha256(const EVP_PKEY* key) {
   unsigned char* der = nullptr;
   int len = i2d_PUBKEY(key, &der);
-  if (len <= 0) throw OpenSslError("encoding the public key");
-  std::string hex;
-  try {
-    hex = hex_sha256(der, len);
-  } catch (...) {
-    OPENSSL_free(der);
-    throw;
-  }
-  OPENSSL_free(der);
-  return hex;
+  return hex_sha256_of_owned(der, len);
 }
 
 std::string spki_sha256(const X509_PUBKEY* spki) {
@@ -161,16 +156,7 @@ std::string spki_sha256(const X509_PUBKEY* spki) {
   // EVP_PKEY route in a batch (callgrind, docs/performance.md).
   unsigned char* der = nullptr;
   int len = i2d_X509_PUBKEY(spki, &der);
-  if (len <= 0) throw OpenSslError("encoding the public key");
-  std::string hex;
-  try {
-    hex = hex_sha256(der, len);
-  } catch (...) {
-    OPENSSL_free(der);
-    throw;
-  }
-  OPENSSL_free(der);
-  return hex;
+  return hex_sha256_of_owned(der, len);
 }
 
 bool file_is_encrypted_key(const std::filesystem::path& file) {

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "poolcert/derive.hpp"
+#include "poolcert/file_io.hpp"
 
 namespace poolcert::toml_layer {
 namespace fs = std::filesystem;
@@ -87,18 +88,9 @@ void check_nesting(const fs::path& file, const std::string& text) {
 }  // namespace
 
 Value Reader::parse() const {
-  std::error_code ec;
-  fs::file_status st = fs::status(file_, ec);
-  if (ec) throw IoError(ErrorKind::kBadInput, file_, "read", ec.value());
-  if (fs::is_directory(st)) throw IoError(ErrorKind::kBadInput, file_, "read", EISDIR);
-  std::ifstream in(file_, std::ios::binary);
-  if (!in) throw IoError(ErrorKind::kBadInput, file_, "read", errno ? errno : EIO);
-  std::string text;
-  text.resize(kMaxFileBytes + 1);
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.bad()) throw IoError(ErrorKind::kBadInput, file_, "read", errno ? errno : EIO);
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  if (text.size() > kMaxFileBytes) throw SpecError(file_, 0, 0, "", "file is larger than 1 MiB");
+  // The shared reader: a missing file or a folder is an IoError, more than 1 MiB a BadFileError
+  // (a spec of 1 MiB is a mistake, not a pool).
+  std::string text = read_input_file(file_, kMaxFileBytes);
   check_nesting(file_, text);
   std::istringstream stream(text);
   try {

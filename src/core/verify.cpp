@@ -41,11 +41,8 @@ bool is_chain_material(X509* cert) {
 
 struct Candidate {
   const InputCertificate* input;
-  std::string spki;
-  std::vector<std::string> dns_sans;
+  X509Facts facts;  // decoded once, for pairing and for the checks
   bool chain_material;
-  std::optional<std::time_t> not_before;
-  std::optional<std::time_t> not_after;
   bool used = false;
 };
 
@@ -53,11 +50,12 @@ struct Candidate {
 // that lasts longest, then the newest.
 bool better(const Candidate& a, const Candidate& b, std::time_t at) {
   auto valid = [at](const Candidate& c) {
-    return c.not_before && c.not_after && *c.not_before <= at && at <= *c.not_after;
+    return c.facts.not_before && c.facts.not_after && *c.facts.not_before <= at &&
+           at <= *c.facts.not_after;
   };
   if (valid(a) != valid(b)) return valid(a);
-  if (a.not_after != b.not_after) return a.not_after > b.not_after;
-  return a.not_before > b.not_before;
+  if (a.facts.not_after != b.facts.not_after) return a.facts.not_after > b.facts.not_after;
+  return a.facts.not_before > b.facts.not_before;
 }
 
 // One certificate of one server: what it should be and what was found for it.
@@ -76,7 +74,7 @@ std::string describe_target(const Target& t) {
 std::size_t names_covered(const Candidate& c, const CertificatePlan& plan) {
   return static_cast<std::size_t>(
       std::count_if(plan.sans.begin(), plan.sans.end(), [&](const DerivedName& d) {
-        return std::any_of(c.dns_sans.begin(), c.dns_sans.end(),
+        return std::any_of(c.facts.dns_sans.begin(), c.facts.dns_sans.end(),
                            [&](const std::string& n) { return same_dns_name(n, d.name); });
       }));
 }
@@ -140,15 +138,15 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<InputCertificate>& i
     if (seen) continue;
     X509Facts f = certificate_facts(in.cert.get());
     bool ca = is_chain_material(in.cert.get());
-    candidates.push_back({&in, f.spki_sha256, f.dns_sans, ca, f.not_before, f.not_after});
+    candidates.push_back({&in, std::move(f), ca});
     if (ca) chain_material.push_back(in.cert.get());
   }
   std::unordered_multimap<std::string, Candidate*> by_spki;
   std::unordered_multimap<std::string, Candidate*> by_name;  // leaves only, by each DNS SAN
   for (Candidate& c : candidates) {
-    by_spki.emplace(c.spki, &c);
+    by_spki.emplace(c.facts.spki_sha256, &c);
     if (c.chain_material) continue;
-    for (const std::string& name : c.dns_sans) by_name.emplace(to_lower_ascii(name), &c);
+    for (const std::string& name : c.facts.dns_sans) by_name.emplace(to_lower_ascii(name), &c);
   }
 
   // Pair every certificate of every server (not only those asked for), so that another server's
@@ -216,20 +214,21 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<InputCertificate>& i
       in.profile = &t.cert->profile;
       in.plan = &t.plan;
       in.leaf = t.paired->input->cert.get();
+      in.facts = &t.paired->facts;
       in.supplied = chain_material;
       in.supplied.push_back(in.leaf);
       in.trust = trust.get();
       in.server_spki = t.spki;
       in.options = &options;
       sr.checks = run_checks(in);
-      sr.template_name = certificate_facts(in.leaf).template_name;
+      sr.template_name = t.paired->facts.template_name;
     }
     report.servers.push_back(std::move(sr));
   }
   for (const Candidate& c : candidates) {
     if (c.used || c.chain_material) continue;
     report.unmatched.push_back(
-        {c.input->file, subject_text(c.input->cert.get()),
+        {c.input->file, join_name(c.facts.subject),
          "matches no server of " + spec.file.string() + " (neither a server's key nor its name)"});
   }
   return report;

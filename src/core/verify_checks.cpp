@@ -260,7 +260,7 @@ void check_revocation_info(const X509Facts& f, X509* leaf, std::vector<CheckResu
 void check_chain(const CertificateChecks& in, std::vector<CheckResult>& out);  // verify_chain.cpp
 
 std::vector<CheckResult> run_checks(const CertificateChecks& in) {
-  X509Facts f = certificate_facts(in.leaf);
+  const X509Facts& f = *in.facts;
   std::vector<CheckResult> out;
   check_names(in, f, out);
   check_key(in, f, out);
