@@ -52,7 +52,7 @@ std::vector<ServerJob> plan_jobs(const std::vector<PoolSpec>& specs, const PlanO
 
 // RunOptions say how to carry out the jobs.
 struct RunOptions {
-  unsigned jobs = 1;                      // worker threads
+  unsigned jobs = 1;                      // threads making keys and requests (the CPU work)
   std::optional<std::string> passphrase;  // for encrypted keys, new or existing
   // Called after each server finishes, from the worker thread, with (done, total). Must be
   // thread-safe; may be empty.
@@ -78,8 +78,10 @@ void check_jobs(const std::vector<ServerJob>& jobs, const RunOptions& options);
 // is made. Returns the paths, in job order. Throws IoError, UsageError (a non-RSA key).
 std::vector<std::filesystem::path> write_inf_jobs(const std::vector<ServerJob>& jobs);
 
-// run_jobs carries out `jobs` (after check_jobs) with options.jobs threads. Never throws for
-// one server's failure: it is in that server's result. Results are in the order of `jobs`.
+// run_jobs carries out `jobs` (after check_jobs): options.jobs threads make the keys and
+// requests, a few writer threads put them on disk (each file fsynced before its name appears;
+// each folder fsynced once at the end, before the results are returned). Never throws for one
+// server's failure: it is in that server's result. Results are in the order of `jobs`.
 std::vector<ServerResult> run_jobs(const std::vector<ServerJob>& jobs, const RunOptions& options);
 
 }  // namespace poolcert

@@ -27,12 +27,24 @@ class FileExistsError : public std::runtime_error {
       : std::runtime_error(p.string() + ": already exists") {}
 };
 
+// When write_file_atomic makes the new folder entry durable.
+enum class FolderSync {
+  kNow,    // fsync the folder before returning
+  kLater,  // the caller calls sync_folder before it reports the file written (a batch syncs
+           // its folder once, not once per file)
+};
+
 // write_file_atomic writes `data` to `path` with permissions `mode` exactly (whatever the
-// umask): temp file beside it (created 0600), write, fchmod, fsync, rename or link, fsync the
-// folder. On any failure the temp file is removed and the destination is as it was. Throws
-// IoError (kOperation) or FileExistsError.
+// umask): temp file beside it (created 0600), write, fchmod, fsync, rename or link, and (kNow)
+// fsync the folder. The file's data is on disk before its name points at it, whatever
+// `folder_sync` says. On any failure the temp file is removed and the destination is as it was.
+// Throws IoError (kOperation) or FileExistsError.
 void write_file_atomic(const std::filesystem::path& path, std::string_view data, mode_t mode,
-                       Existing existing);
+                       Existing existing, FolderSync folder_sync = FolderSync::kNow);
+
+// sync_folder fsyncs the folder `dir`, making the renames and links done in it durable. Throws
+// IoError (kOperation).
+void sync_folder(const std::filesystem::path& dir);
 
 // move_aside renames `path` to a name that does not exist yet (`path` + suffix, then
 // `path` + suffix + ".1", ...) without replacing anything, and returns the new name. Throws

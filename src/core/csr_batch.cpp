@@ -6,6 +6,9 @@
 #include <set>
 #include <thread>
 
+#include <openssl/crypto.h>
+
+#include "bounded_queue.hpp"
 #include "poolcert/certreq_inf.hpp"
 #include "poolcert/csr.hpp"
 #include "poolcert/error.hpp"
@@ -18,49 +21,104 @@ namespace {
 
 constexpr mode_t kKeyMode = 0600;
 constexpr mode_t kCsrMode = 0644;  // a CSR holds only public data
+// Writers wait on the disk (fsync), not on the CPU: a few of them keep the disk busy while the
+// --jobs workers make keys, and let the file system commit several fsyncs at once.
+constexpr std::size_t kWriters = 4;
 
-// Makes a new key and installs it without ever replacing one. When another run installed a key
-// first, that key is the one to use: it is read back and the job becomes a reuse.
-ossl::UniquePtr<EVP_PKEY> install_new_key(const ServerJob& job, const RunOptions& options,
-                                          ServerResult& result) {
-  const KeySpec& spec = job.plan.key;
-  ossl::UniquePtr<EVP_PKEY> key = generate_key(spec);
-  std::optional<std::string> passphrase;
-  if (spec.encrypt) passphrase = options.passphrase;
-  try {
-    write_file_atomic(job.key_path, encode_private_key(key.get(), passphrase), kKeyMode,
-                      Existing::kKeep);
-  } catch (const FileExistsError&) {
-    result.action = KeyAction::kReuse;
-    return read_private_key(job.key_path, options.passphrase);
-  }
-  return key;
+// Prepared is one server's work done in memory by a key worker, for a writer to put on disk.
+struct Prepared {
+  std::size_t index = 0;
+  std::string key_pem;  // the new key (create, rekey); empty when reusing
+  std::string csr_pem;
+  std::string spki_sha256;
+  std::string error;  // preparing failed: nothing to write
+};
+
+// The request of `key` for `job`, encoded, with its key's fingerprint.
+void make_request(const ServerJob& job, EVP_PKEY* key, Prepared& out) {
+  ossl::UniquePtr<X509_REQ> req = build_csr(job.plan, key);
+  out.csr_pem = encode_csr_pem(req.get());
+  out.spki_sha256 = spki_sha256(X509_REQ_get_X509_PUBKEY(req.get()));  // no encoder set-up
 }
 
-ServerResult run_one(const ServerJob& job, const RunOptions& options) {
-  ServerResult result;
-  result.action = job.action;
+// The CPU half of a job: the key (made or read) and its request, nothing written.
+Prepared prepare(const ServerJob& job, std::size_t index, const RunOptions& options) {
+  Prepared out;
+  out.index = index;
   try {
     ossl::UniquePtr<EVP_PKEY> key;
     if (job.action == KeyAction::kReuse) {
       key = read_private_key(job.key_path, options.passphrase);
     } else {
+      key = generate_key(job.plan.key);
+      std::optional<std::string> passphrase;
+      if (job.plan.key.encrypt) passphrase = options.passphrase;
+      out.key_pem = encode_private_key(key.get(), passphrase);
+    }
+    make_request(job, key.get(), out);
+  } catch (const std::exception& e) {
+    out.error = e.what();
+  }
+  return out;
+}
+
+// The disk half of a job. Folder entries are made durable later, once per folder (sync_folder
+// in run_jobs); every file's data is on disk before its name points at it.
+ServerResult persist(const ServerJob& job, Prepared& work, const RunOptions& options) {
+  ServerResult result;
+  result.action = job.action;
+  if (!work.error.empty()) {
+    result.error = work.error;
+    return result;
+  }
+  try {
+    if (job.action != KeyAction::kReuse) {
       // The old CSR goes first: a kill at any later point leaves a key without a CSR (the next
       // run makes it) but never a new key beside a CSR of the old one.
       remove_file(job.csr_path);
       if (job.action == KeyAction::kRekey) {
         result.key_backup = move_aside(job.key_path, "." + utc_timestamp() + ".bak");
       }
-      key = install_new_key(job, options, result);
+      try {
+        write_file_atomic(job.key_path, work.key_pem, kKeyMode, Existing::kKeep,
+                          FolderSync::kLater);
+      } catch (const FileExistsError&) {
+        // Another run installed a key first: that key is the one to use, never a second one.
+        result.action = KeyAction::kReuse;
+        ossl::UniquePtr<EVP_PKEY> theirs = read_private_key(job.key_path, options.passphrase);
+        make_request(job, theirs.get(), work);
+      }
     }
-    ossl::UniquePtr<X509_REQ> req = build_csr(job.plan, key.get());
-    write_file_atomic(job.csr_path, encode_csr_pem(req.get()), kCsrMode, Existing::kReplace);
-    result.spki_sha256 = spki_sha256(X509_REQ_get_X509_PUBKEY(req.get()));  // no encoder set-up
+    write_file_atomic(job.csr_path, work.csr_pem, kCsrMode, Existing::kReplace, FolderSync::kLater);
+    result.spki_sha256 = work.spki_sha256;
     result.ok = true;
   } catch (const std::exception& e) {
     result.error = e.what();
   }
+  OPENSSL_cleanse(work.key_pem.data(), work.key_pem.size());  // no key text left in freed memory
   return result;
+}
+
+// Makes every written folder entry durable; a folder that cannot be synced fails its servers.
+void sync_written_folders(const std::vector<ServerJob>& jobs, std::vector<ServerResult>& results) {
+  std::map<fs::path, std::string> failed;  // folder -> error
+  std::set<fs::path> synced;
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const fs::path& dir = jobs[i].output_dir;
+    if (!results[i].ok || synced.count(dir) != 0 || failed.count(dir) != 0) continue;
+    try {
+      sync_folder(dir.empty() ? fs::path(".") : dir);
+      synced.insert(dir);
+    } catch (const std::exception& e) {
+      failed.emplace(dir, e.what());
+    }
+  }
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    auto it = failed.find(jobs[i].output_dir);
+    if (it == failed.end() || !results[i].ok) continue;
+    results[i].ok = false;
+    results[i].error = it->second;
+  }
 }
 
 }  // namespace
@@ -172,21 +230,33 @@ std::vector<fs::path> write_inf_jobs(const std::vector<ServerJob>& jobs) {
 
 std::vector<ServerResult> run_jobs(const std::vector<ServerJob>& jobs, const RunOptions& options) {
   std::vector<ServerResult> results(jobs.size());
+  if (jobs.empty()) return results;
+  const std::size_t writers = std::min(kWriters, jobs.size());
+  BoundedQueue<Prepared> ready(2 * writers);  // bounded: memory stays flat in the pool's size
   std::atomic<std::size_t> next{0};
   std::atomic<std::size_t> done{0};
-  auto worker = [&] {
-    for (std::size_t i = next++; i < jobs.size(); i = next++) {
-      results[i] = run_one(jobs[i], options);
+  auto key_worker = [&] {
+    for (std::size_t i = next++; i < jobs.size(); i = next++)
+      ready.push(prepare(jobs[i], i, options));
+  };
+  auto writer = [&] {
+    while (std::optional<Prepared> work = ready.pop()) {
+      results[work->index] = persist(jobs[work->index], *work, options);
       std::size_t finished = ++done;
       if (options.progress) options.progress(finished, jobs.size());
     }
   };
-  unsigned threads = static_cast<unsigned>(
-      std::max<std::size_t>(1, std::min<std::size_t>(options.jobs, jobs.size())));
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
-  worker();  // the calling thread works too
-  for (std::thread& t : pool) t.join();
+  const std::size_t key_workers =
+      std::max<std::size_t>(1, std::min<std::size_t>(options.jobs, jobs.size()));
+  std::vector<std::thread> writer_threads;
+  for (std::size_t t = 0; t < writers; ++t) writer_threads.emplace_back(writer);
+  std::vector<std::thread> key_threads;
+  for (std::size_t t = 1; t < key_workers; ++t) key_threads.emplace_back(key_worker);
+  key_worker();  // the calling thread makes keys too
+  for (std::thread& t : key_threads) t.join();
+  ready.close();
+  for (std::thread& t : writer_threads) t.join();
+  sync_written_folders(jobs, results);
   return results;
 }
 

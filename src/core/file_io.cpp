@@ -95,8 +95,8 @@ std::string read_input_file(const fs::path& file, std::size_t max_bytes) {
   return data;
 }
 
-void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode,
-                       Existing existing) {
+void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode, Existing existing,
+                       FolderSync folder_sync) {
   auto [tmp, raw_fd] = make_temp(path);
   FdGuard fd(raw_fd);
   try {
@@ -122,7 +122,11 @@ void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode,
     ::unlink(tmp.c_str());
     throw;
   }
-  fsync_dir(folder_of(path));
+  if (folder_sync == FolderSync::kNow) fsync_dir(folder_of(path));
+}
+
+void sync_folder(const fs::path& dir) {
+  fsync_dir(dir);
 }
 
 fs::path move_aside(const fs::path& path, const std::string& suffix) {
