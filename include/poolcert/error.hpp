@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace poolcert {
 
@@ -79,5 +80,10 @@ class BadFileError : public Error {
  public:
   BadFileError(const std::filesystem::path& path, const std::string& message);
 };
+
+// quote_value is `text` in single quotes, ready to go into an error message: control characters
+// and non-ASCII bytes are shown as \xNN (a message stays one line and cannot drive the
+// terminal), and text longer than `max` characters is cut, saying how long it was.
+std::string quote_value(std::string_view text, std::size_t max = 64);
 
 }  // namespace poolcert

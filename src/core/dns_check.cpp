@@ -256,16 +256,18 @@ Resolver parse_resolver(const std::string& text) {
   Resolver r;
   bool v6 = std::regex_match(text, m, kV6);
   if (!v6 && !std::regex_match(text, m, kV4)) {
-    throw UsageError("--resolver '" + text + "': expected IP or IP:PORT ([IPv6]:PORT)");
+    throw UsageError("--resolver " + quote_value(text) + ": expected IP or IP:PORT ([IPv6]:PORT)");
   }
   r.address = m[1].str();
   unsigned char buf[sizeof(in6_addr)];
   if (inet_pton(v6 ? AF_INET6 : AF_INET, r.address.c_str(), buf) != 1) {
-    throw UsageError("--resolver '" + text + "': '" + r.address + "' is not an IP address");
+    throw UsageError("--resolver " + quote_value(text) + ": " + quote_value(r.address) +
+                     " is not an IP address");
   }
   if (m[2].matched) {
     r.port = std::stoi(m[2].str());
-    if (r.port < 1 || r.port > 65535) throw UsageError("--resolver '" + text + "': bad port");
+    if (r.port < 1 || r.port > 65535)
+      throw UsageError("--resolver " + quote_value(text) + ": bad port");
   }
   return r;
 }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "poolcert/error.hpp"
+
 namespace poolcert {
 namespace {
 
@@ -20,7 +22,7 @@ NameCheck fail(std::string reason) {
 std::string label_problem(std::string_view label) {
   if (label.empty()) return "empty label";
   if (label.size() > kMaxLabel) {
-    return "label '" + std::string(label) + "' is " + std::to_string(label.size()) +
+    return "label " + quote_value(label) + " is " + std::to_string(label.size()) +
            " characters (at most 63)";
   }
   auto bad = std::find_if_not(label.begin(), label.end(), is_ldh);
@@ -28,11 +30,11 @@ std::string label_problem(std::string_view label) {
     std::string shown = (*bad >= 0x21 && *bad < 0x7f)
                             ? std::string("'") + *bad + "'"
                             : "byte " + std::to_string(static_cast<unsigned char>(*bad));
-    return "label '" + std::string(label) + "' contains " + shown +
+    return "label " + quote_value(label) + " contains " + shown +
            " (only letters, digits and hyphens)";
   }
   if (label.front() == '-' || label.back() == '-') {
-    return "label '" + std::string(label) + "' starts or ends with a hyphen";
+    return "label " + quote_value(label) + " starts or ends with a hyphen";
   }
   return {};
 }

@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace poolcert {
@@ -60,5 +61,24 @@ OpenSslError::OpenSslError(const std::string& doing, ErrorKind kind)
 
 BadFileError::BadFileError(const std::filesystem::path& path, const std::string& message)
     : Error(ErrorKind::kBadInput, path.string() + ": " + message) {}
+
+std::string quote_value(std::string_view text, std::size_t max) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out = "'";
+  std::size_t shown = std::min(text.size(), max);
+  for (std::size_t i = 0; i < shown; ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  out += "'";
+  if (shown < text.size()) out += "... (" + std::to_string(text.size()) + " characters)";
+  return out;
+}
 
 }  // namespace poolcert

@@ -119,7 +119,8 @@ bool matches_spec(const KeyFacts& facts, const KeySpec& spec) {
 std::string describe_facts(const KeyFacts& facts) {
   if (facts.type == "rsa") return "RSA " + std::to_string(facts.bits);
   if (facts.type == "ecdsa") return "ECDSA " + facts.curve;
-  return facts.type + " " + std::to_string(facts.bits);
+  if (facts.type == "unreadable") return "a public key OpenSSL cannot read";
+  return facts.bits > 0 ? facts.type + " " + std::to_string(facts.bits) : facts.type;
 }
 
 namespace {

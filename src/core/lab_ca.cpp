@@ -54,18 +54,20 @@ std::string url_problem(const std::string& url) {
     std::string p = prefix;
     scheme = scheme || (lower.rfind(p, 0) == 0 && lower.size() > p.size());
   }
-  if (!scheme) return "'" + url + "' is not an http://, https:// or ldap:// URL";
+  if (!scheme) return quote_value(url) + " is not an http://, https:// or ldap:// URL";
   bool clean = std::all_of(url.begin(), url.end(), [](char c) {
     return static_cast<unsigned char>(c) > 0x20 && static_cast<unsigned char>(c) < 0x7f;
   });
-  return clean ? "" : "'" + url + "' holds a space or a character that is not printable ASCII";
+  return clean ? ""
+               : quote_value(url) + " holds a space or a character that is not printable ASCII";
 }
 
 void check_settings(const LabCaSettings& s) {
   for (const char* suffix : {" Root CA", " Issuing CA"}) {
     std::string problem = subject_value_problem("CN", s.name + suffix);
     if (s.name.empty() || !problem.empty()) {
-      throw UsageError("--name '" + s.name + "': " + (s.name.empty() ? "empty" : problem));
+      throw UsageError("--name " + quote_value(s.name) + ": " +
+                       (s.name.empty() ? "empty" : problem));
     }
   }
   if (!s.cdp_url.empty() && !url_problem(s.cdp_url).empty())

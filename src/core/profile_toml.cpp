@@ -21,7 +21,7 @@ std::vector<std::string> vocabulary_at(const Reader& r, const Value& v, const st
   for (std::size_t i = 0; i < names.size(); ++i) {
     if (!known(names[i])) {
       r.fail(v.as_array()[i], field + "[" + std::to_string(i) + "]",
-             "'" + names[i] + "' is not a known " + what);
+             quote_value(names[i]) + " is not a known " + what);
     }
   }
   return names;
@@ -63,7 +63,7 @@ DnsRecordRule dns_rule_at(const Reader& r, const Value& v, const std::string& fi
     rule.target = pattern_at(r, r.require(v, "target", field + ".target"), field + ".target");
   } else {
     r.fail(type, field + ".type",
-           "'" + rule.type + "' is not a record type poolcert makes (A, CNAME, SRV)");
+           quote_value(rule.type) + " is not a record type poolcert makes (A, CNAME, SRV)");
   }
   if (rule.type == "SRV") {
     const Value& port = r.require(v, "port", field + ".port");
@@ -78,7 +78,7 @@ DnsRecordRule dns_rule_at(const Reader& r, const Value& v, const std::string& fi
     rule.when = r.string_at(*w, field + ".when");
     const auto& known = known_placeholders();
     if (std::find(known.begin(), known.end(), rule.when) == known.end()) {
-      r.fail(*w, field + ".when", "'" + rule.when + "' is not a placeholder name");
+      r.fail(*w, field + ".when", quote_value(rule.when) + " is not a placeholder name");
     }
   }
   if (const Value* why = r.find(v, "why")) rule.why = r.string_at(*why, field + ".why");
@@ -232,7 +232,7 @@ Profile load_profile(const fs::path& file) {
     if (const Value* d = r.find(*sig, "digest")) {
       p.digest = r.string_at(*d, "signature.digest");
       if (p.digest != "sha256" && p.digest != "sha384" && p.digest != "sha512") {
-        r.fail(*d, "signature.digest", "'" + p.digest + "' is not sha256, sha384 or sha512");
+        r.fail(*d, "signature.digest", quote_value(p.digest) + " is not sha256, sha384 or sha512");
       }
     }
     if (const Value* v = r.find(*sig, "allow_sha1")) {

@@ -175,12 +175,12 @@ Profile load_referenced_profile(const Reader& r, const Value& ref, const std::st
     }
     std::string where;
     for (const fs::path& d : dirs) where += (where.empty() ? "" : ", ") + d.string();
-    r.fail(ref, field, "unknown profile '" + name + "' (looked in " + where + ")");
+    r.fail(ref, field, "unknown profile " + quote_value(name) + " (looked in " + where + ")");
   }
   try {
     return load_profile(file);
   } catch (const SpecError& e) {  // the spec's own line first, then the profile's mistake
-    r.fail(ref, field, "profile '" + name + "' is invalid: " + e.what());
+    r.fail(ref, field, "profile " + quote_value(name) + " is invalid: " + e.what());
   }
 }
 
@@ -206,11 +206,13 @@ void read_certificates(const Reader& r, const Value& root, const ProfileSearch& 
     CertificateSpec cert;
     cert.name = r.string_at(name, prefix + ".name");
     if (!is_certificate_name(cert.name)) {
-      r.fail(name, prefix + ".name",
-             "'" + cert.name + "' is not a certificate name (lower-case letters, digits, '-')");
+      r.fail(
+          name, prefix + ".name",
+          quote_value(cert.name) + " is not a certificate name (lower-case letters, digits, '-')");
     }
     for (const CertificateSpec& other : spec.certificates) {
-      if (other.name == cert.name) r.fail(name, prefix + ".name", "'" + cert.name + "' twice");
+      if (other.name == cert.name)
+        r.fail(name, prefix + ".name", quote_value(cert.name) + " twice");
     }
     const Value* ref = r.find(v, "profile");
     if (ref == nullptr && top == nullptr) r.fail(v, prefix + ".profile", "missing (required)");

@@ -119,13 +119,13 @@ ProbeTarget parse_probe_target(const std::string& text) {
   static const std::regex kHost(R"(([^:\[\]]+)(?::(\d{1,5}))?)");
   std::smatch m;
   if (!std::regex_match(text, m, kV6) && !std::regex_match(text, m, kHost)) {
-    throw UsageError("'" + text + "': expected HOST, HOST:PORT or [IPv6]:PORT");
+    throw UsageError(quote_value(text) + ": expected HOST, HOST:PORT or [IPv6]:PORT");
   }
   ProbeTarget t;
   t.host = m[1].str();
   if (m[2].matched) {
     t.port = std::stoi(m[2].str());
-    if (t.port < 1 || t.port > 65535) throw UsageError("'" + text + "': port out of range");
+    if (t.port < 1 || t.port > 65535) throw UsageError(quote_value(text) + ": port out of range");
   }
   return t;
 }

@@ -106,7 +106,7 @@ std::string ipv4_at(const Reader& r, const Value& v, const std::string& field) {
   std::string text = r.string_at(v, field);
   in_addr addr{};
   if (::inet_pton(AF_INET, text.c_str(), &addr) != 1) {
-    r.fail(v, field, "'" + text + "' is not an IPv4 address (dotted quad)");
+    r.fail(v, field, quote_value(text) + " is not an IPv4 address (dotted quad)");
   }
   return text;
 }
@@ -126,7 +126,7 @@ KeyType key_type_at(const Reader& r, const Value& v, const std::string& field) {
   std::string s = r.string_at(v, field);
   if (s == "rsa") return KeyType::kRsa;
   if (s == "ecdsa") return KeyType::kEcdsa;
-  r.fail(v, field, "'" + s + "' is not a key type (rsa or ecdsa)");
+  r.fail(v, field, quote_value(s) + " is not a key type (rsa or ecdsa)");
 }
 
 int rsa_bits_at(const Reader& r, const Value& v, const std::string& field) {
@@ -143,7 +143,8 @@ int rsa_bits_at(const Reader& r, const Value& v, const std::string& field) {
 
 std::string curve_at(const Reader& r, const Value& v, const std::string& field) {
   std::string c = r.string_at(v, field);
-  if (c != "P-256" && c != "P-384") r.fail(v, field, "'" + c + "' is not a curve (P-256, P-384)");
+  if (c != "P-256" && c != "P-384")
+    r.fail(v, field, quote_value(c) + " is not a curve (P-256, P-384)");
   return c;
 }
 

@@ -241,7 +241,8 @@ std::time_t parse_time(const std::string& text) {
   std::smatch m;
   if (std::regex_match(text, m, kEpoch)) return static_cast<std::time_t>(std::stoll(m[1].str()));
   if (!std::regex_match(text, m, kDate)) {
-    throw UsageError("--at '" + text + "': expected 2026-11-25T10:00:00Z, 2026-11-25 or @SECONDS");
+    throw UsageError("--at " + quote_value(text) +
+                     ": expected 2026-11-25T10:00:00Z, 2026-11-25 or @SECONDS");
   }
   std::tm tm{};
   tm.tm_year = std::stoi(m[1].str()) - 1900;

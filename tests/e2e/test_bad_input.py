@@ -261,6 +261,15 @@ class ProfileRules(SpecErrorCase):
         text = replaced('profile = "ocs2007-enterprise-frontend"', 'profile = "nosuch-profile"')
         self.check(text, "profile", '"nosuch-profile"', "nosuch-profile")
 
+    def test_unknown_profile_with_a_long_name_and_a_newline_stays_one_short_line(self):
+        # A value is echoed cut to 64 characters, control characters escaped: one line, whatever
+        # the spec holds (a TOML basic string may carry \n and \x1b).
+        name = "x" * 5000 + "\\n\\u001b[31m"
+        text = replaced('profile = "ocs2007-enterprise-frontend"', f'profile = "{name}"')
+        message = self.check(text, "profile", f'"{name[:10]}', "unknown profile")["message"]
+        self.assertIn("'" + "x" * 64 + "'... (5006 characters)", message)
+        self.assertLess(len(message), 1000)
+
     def test_rsa_1024_refused(self):
         text = replaced(KEY_BITS, "\nbits = 1024")
         self.check(text, "key.bits", "1024", "at least 2048")

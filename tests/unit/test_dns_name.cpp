@@ -3,6 +3,7 @@
 #include <string>
 
 #include "poolcert/dns_name.hpp"
+#include "poolcert/error.hpp"
 
 using poolcert::check_dns_name;
 
@@ -61,4 +62,13 @@ TEST_CASE("wildcards only where allowed, and only as the whole leftmost label") 
 TEST_CASE("names compare without regard to case") {
   CHECK(poolcert::same_dns_name("SIP.company.com", "sip.Company.COM"));
   CHECK_FALSE(poolcert::same_dns_name("sip.company.com", "sip.company.co"));
+}
+
+TEST_CASE("quoted: error messages show user text on one line, cut when long") {
+  CHECK(poolcert::quote_value("company.local") == "'company.local'");
+  CHECK(poolcert::quote_value("a\nb\x1b[31m") == "'a\\x0ab\\x1b[31m'");
+  std::string long_text(3000, 'a');
+  std::string shown = poolcert::quote_value(long_text);
+  CHECK(shown == "'" + std::string(64, 'a') + "'... (3000 characters)");
+  CHECK(poolcert::quote_value("caf\xc3\xa9", 10) == "'caf\\xc3\\xa9'");
 }
