@@ -144,11 +144,10 @@ class CrashSafety(h.TempDirTestCase):
 
     def start(self, tag, extra=()):
         """Starts `poolcert csr` on the spec; stderr goes to logs/<tag>.err."""
-        err = open(self.logs / f"{tag}.err", "wb")
-        self.addCleanup(err.close)
-        proc = subprocess.Popen(
-            [h.POOLCERT, "csr", self.spec.name, "--jobs", "2", *extra], cwd=self.tmp,
-            env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        with open(self.logs / f"{tag}.err", "wb") as err:  # the child keeps its own copy
+            proc = subprocess.Popen(
+                [h.POOLCERT, "csr", self.spec.name, "--jobs", "2", *extra], cwd=self.tmp,
+                env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
         # Never leave a child running if an assertion stops the test half-way.
         self.addCleanup(lambda: proc.poll() is None and (proc.kill(), proc.wait()))
         self.pids.append(proc.pid)
