@@ -26,16 +26,25 @@ const char* key_action_name(KeyAction action) noexcept;  // "create", "reuse", "
 // "<server>.<certificate>" otherwise (then .key, .csr, .inf, .pfx).
 std::string output_stem(const std::string& server_fqdn, const std::string& certificate);
 
-// ServerJob is one server's planned work.
+// ServerJob is one certificate of one server, planned: where its files go and what happens to
+// its key. It points into the specs given to plan_jobs, which must outlive it, and derives the
+// certificate plan when asked: a job stays a few dozen bytes, so a pool of thousands of
+// servers is planned and run in memory that does not grow with the plans.
 struct ServerJob {
-  std::filesystem::path spec_file;
-  std::string profile;
-  CertificatePlan plan;
+  const PoolSpec* spec = nullptr;
+  const ServerSpec* server = nullptr;
+  const CertificateSpec* certificate = nullptr;
+  bool encrypt_key = false;  // the spec's [key] encrypt, or --encrypt-key
   std::filesystem::path output_dir;
-  std::filesystem::path key_path;
-  std::filesystem::path csr_path;
   bool key_exists = false;
   KeyAction action = KeyAction::kCreate;
+
+  // plan derives the certificate plan (derive_plan; cheap next to making a key). Throws
+  // SpecError as derive_plan does, which plan_jobs has already ruled out.
+  CertificatePlan plan() const;
+  const std::string& server_fqdn() const { return server->fqdn; }
+  std::filesystem::path key_path() const;  // output_dir/<stem>.key
+  std::filesystem::path csr_path() const;  // output_dir/<stem>.csr
 };
 
 // PlanOptions are the command line's say over the specs.

@@ -31,8 +31,8 @@ struct CsrCliOptions {
 // encrypted key to reuse.
 bool needs_passphrase(const std::vector<ServerJob>& jobs) {
   for (const ServerJob& job : jobs) {
-    if (job.action != KeyAction::kReuse && job.plan.key.encrypt) return true;
-    if (job.action == KeyAction::kReuse && file_is_encrypted_key(job.key_path)) return true;
+    if (job.action != KeyAction::kReuse && job.encrypt_key) return true;
+    if (job.action == KeyAction::kReuse && file_is_encrypted_key(job.key_path())) return true;
   }
   return false;
 }

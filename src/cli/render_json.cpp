@@ -77,28 +77,29 @@ json facts_json(const X509Facts& f) {
 json plan_json(const std::vector<ServerJob>& jobs, const std::vector<std::string>& warnings) {
   json servers = json::array();
   for (const ServerJob& job : jobs) {
+    const CertificatePlan plan = job.plan();
     json reasons = json::array();
-    for (const DerivedName& d : job.plan.sans) reasons.push_back(d.reason);
-    servers.push_back({{"server", job.plan.server_fqdn},
-                       {"certificate", certificate_json(job.plan.certificate)},
-                       {"template", job.plan.template_name.empty() ? json(nullptr)
-                                                                   : json(job.plan.template_name)},
-                       {"exportable", job.plan.exportable},
-                       {"spec", job.spec_file.string()},
-                       {"profile", job.profile},
-                       {"subject", join_name(job.plan.subject)},
-                       {"common_name", job.plan.common_name},
-                       {"sans", sans_json(job.plan)},
-                       {"san_reasons", reasons},
-                       {"eku", job.plan.eku},
-                       {"key_usage", job.plan.key_usage},
-                       {"key", key_json(job.plan.key)},
-                       {"signature_digest", job.plan.digest},
-                       {"output_dir", job.output_dir.string()},
-                       {"key_path", job.key_path.string()},
-                       {"csr_path", job.csr_path.string()},
-                       {"key_exists", job.key_exists},
-                       {"key_action", key_action_name(job.action)}});
+    for (const DerivedName& d : plan.sans) reasons.push_back(d.reason);
+    servers.push_back(
+        {{"server", plan.server_fqdn},
+         {"certificate", certificate_json(plan.certificate)},
+         {"template", plan.template_name.empty() ? json(nullptr) : json(plan.template_name)},
+         {"exportable", plan.exportable},
+         {"spec", job.spec->file.string()},
+         {"profile", job.certificate->profile.name},
+         {"subject", join_name(plan.subject)},
+         {"common_name", plan.common_name},
+         {"sans", sans_json(plan)},
+         {"san_reasons", reasons},
+         {"eku", plan.eku},
+         {"key_usage", plan.key_usage},
+         {"key", key_json(plan.key)},
+         {"signature_digest", plan.digest},
+         {"output_dir", job.output_dir.string()},
+         {"key_path", job.key_path().string()},
+         {"csr_path", job.csr_path().string()},
+         {"key_exists", job.key_exists},
+         {"key_action", key_action_name(job.action)}});
   }
   return {{"servers", servers}, {"warnings", warnings}};
 }
@@ -108,6 +109,7 @@ json csr_json(const std::vector<ServerJob>& jobs, const std::vector<ServerResult
   int created = 0, reused = 0, rekeyed = 0, failed = 0;
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     const ServerJob& job = jobs[i];
+    const CertificatePlan plan = job.plan();
     const ServerResult& r = results[i];
     if (!r.ok) {
       ++failed;
@@ -118,22 +120,22 @@ json csr_json(const std::vector<ServerJob>& jobs, const std::vector<ServerResult
     } else {
       ++created;
     }
-    servers.push_back({{"server", job.plan.server_fqdn},
-                       {"certificate", certificate_json(job.plan.certificate)},
-                       {"template", job.plan.template_name.empty() ? json(nullptr)
-                                                                   : json(job.plan.template_name)},
-                       {"exportable", job.plan.exportable},
-                       {"spec", job.spec_file.string()},
-                       {"profile", job.profile},
-                       {"status", r.ok ? "ok" : "failed"},
-                       {"error", r.ok ? json(nullptr) : json(r.error)},
-                       {"key_path", job.key_path.string()},
-                       {"csr_path", job.csr_path.string()},
-                       {"key_action", key_action_name(r.action)},
-                       {"key_backup", r.key_backup ? json(r.key_backup->string()) : json(nullptr)},
-                       {"subject", join_name(job.plan.subject)},
-                       {"sans", sans_json(job.plan)},
-                       {"spki_sha256", r.ok ? json(r.spki_sha256) : json(nullptr)}});
+    servers.push_back(
+        {{"server", plan.server_fqdn},
+         {"certificate", certificate_json(plan.certificate)},
+         {"template", plan.template_name.empty() ? json(nullptr) : json(plan.template_name)},
+         {"exportable", plan.exportable},
+         {"spec", job.spec->file.string()},
+         {"profile", job.certificate->profile.name},
+         {"status", r.ok ? "ok" : "failed"},
+         {"error", r.ok ? json(nullptr) : json(r.error)},
+         {"key_path", job.key_path().string()},
+         {"csr_path", job.csr_path().string()},
+         {"key_action", key_action_name(r.action)},
+         {"key_backup", r.key_backup ? json(r.key_backup->string()) : json(nullptr)},
+         {"subject", join_name(plan.subject)},
+         {"sans", sans_json(plan)},
+         {"spki_sha256", r.ok ? json(r.spki_sha256) : json(nullptr)}});
   }
   return {{"servers", servers},
           {"summary",
@@ -183,12 +185,13 @@ json profiles_json(const std::vector<Profile>& profiles) {
 json inf_json(const std::vector<ServerJob>& jobs, const std::vector<std::filesystem::path>& infs) {
   json servers = json::array();
   for (std::size_t i = 0; i < jobs.size(); ++i) {
-    servers.push_back({{"server", jobs[i].plan.server_fqdn},
-                       {"certificate", certificate_json(jobs[i].plan.certificate)},
-                       {"spec", jobs[i].spec_file.string()},
+    const CertificatePlan plan = jobs[i].plan();
+    servers.push_back({{"server", jobs[i].server_fqdn()},
+                       {"certificate", certificate_json(plan.certificate)},
+                       {"spec", jobs[i].spec->file.string()},
                        {"inf_path", infs[i].string()},
-                       {"subject", join_name(jobs[i].plan.subject)},
-                       {"sans", sans_json(jobs[i].plan)}});
+                       {"subject", join_name(plan.subject)},
+                       {"sans", sans_json(plan)}});
   }
   return {{"servers", servers}};
 }

@@ -68,23 +68,24 @@ void Table::print(std::ostream& out) const {
 void print_plan(std::ostream& out, const std::vector<ServerJob>& jobs) {
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     const ServerJob& job = jobs[i];
+    const CertificatePlan plan = job.plan();
     if (i > 0) out << "\n";
-    out << job.plan.server_fqdn << "  (" << job.spec_file.string() << ", profile " << job.profile
-        << ")\n";
-    line(out, "subject", join_name(job.plan.subject));
+    out << plan.server_fqdn << "  (" << job.spec->file.string() << ", profile "
+        << job.certificate->profile.name << ")\n";
+    line(out, "subject", join_name(plan.subject));
     std::vector<std::string> sans;
-    for (const DerivedName& d : job.plan.sans) sans.push_back(d.name);
+    for (const DerivedName& d : plan.sans) sans.push_back(d.name);
     line(out, "SANs", join(sans));
-    line(out, "EKU", join(job.plan.eku));
-    line(out, "key usage", join(job.plan.key_usage));
-    std::string key = describe_key(job.plan.key) + (job.plan.key.encrypt ? ", encrypted" : "");
-    line(out, "key", key + ", signed with " + job.plan.digest);
+    line(out, "EKU", join(plan.eku));
+    line(out, "key usage", join(plan.key_usage));
+    std::string key = describe_key(plan.key) + (plan.key.encrypt ? ", encrypted" : "");
+    line(out, "key", key + ", signed with " + plan.digest);
     std::string what = job.action == KeyAction::kCreate ? "will be created"
                        : job.action == KeyAction::kReuse
                            ? "exists: will be reused"
                            : "exists: will be moved aside as .bak and replaced";
-    line(out, "key file", job.key_path.string() + " (" + what + ")");
-    line(out, "CSR file", job.csr_path.string());
+    line(out, "key file", job.key_path().string() + " (" + what + ")");
+    line(out, "CSR file", job.csr_path().string());
   }
 }
 
@@ -94,7 +95,7 @@ void print_csr_results(std::ostream& out, const std::vector<ServerJob>& jobs,
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     const ServerResult& r = results[i];
     if (!r.ok) {
-      table.add_row({jobs[i].plan.server_fqdn, "FAILED", "-", r.error},
+      table.add_row({jobs[i].server_fqdn(), "FAILED", "-", r.error},
                     {Table::Colour::kNone, Table::Colour::kRed});
       continue;
     }
@@ -104,8 +105,8 @@ void print_csr_results(std::ostream& out, const std::vector<ServerJob>& jobs,
     std::string note = r.key_backup                    ? "old key kept as " + r.key_backup->string()
                        : r.action == KeyAction::kReuse ? "existing key kept, fresh CSR"
                                                        : "";
-    table.add_row({jobs[i].plan.server_fqdn, action + " " + jobs[i].key_path.string(),
-                   jobs[i].csr_path.string(), note},
+    table.add_row({jobs[i].server_fqdn(), action + " " + jobs[i].key_path().string(),
+                   jobs[i].csr_path().string(), note},
                   {Table::Colour::kNone,
                    r.action == KeyAction::kReuse ? Table::Colour::kYellow : Table::Colour::kGreen});
   }

@@ -35,8 +35,8 @@ struct Prepared {
 };
 
 // The request of `key` for `job`, encoded, with its key's fingerprint.
-void make_request(const ServerJob& job, EVP_PKEY* key, Prepared& out) {
-  ossl::UniquePtr<X509_REQ> req = build_csr(job.plan, key);
+void make_request(const CertificatePlan& plan, EVP_PKEY* key, Prepared& out) {
+  ossl::UniquePtr<X509_REQ> req = build_csr(plan, key);
   out.csr_pem = encode_csr_pem(req.get());
   out.spki_sha256 = spki_sha256(X509_REQ_get_X509_PUBKEY(req.get()));  // no encoder set-up
 }
@@ -46,16 +46,17 @@ Prepared prepare(const ServerJob& job, std::size_t index, const RunOptions& opti
   Prepared out;
   out.index = index;
   try {
+    const CertificatePlan plan = job.plan();
     ossl::UniquePtr<EVP_PKEY> key;
     if (job.action == KeyAction::kReuse) {
-      key = read_private_key(job.key_path, options.passphrase);
+      key = read_private_key(job.key_path(), options.passphrase);
     } else {
-      key = generate_key(job.plan.key);
+      key = generate_key(plan.key);
       std::optional<std::string> passphrase;
-      if (job.plan.key.encrypt) passphrase = options.passphrase;
+      if (plan.key.encrypt) passphrase = options.passphrase;
       out.key_pem = encode_private_key(key.get(), passphrase);
     }
-    make_request(job, key.get(), out);
+    make_request(plan, key.get(), out);
   } catch (const std::exception& e) {
     out.error = e.what();
   }
@@ -72,24 +73,25 @@ ServerResult persist(const ServerJob& job, Prepared& work, const RunOptions& opt
     return result;
   }
   try {
+    const fs::path key_path = job.key_path();
+    const fs::path csr_path = job.csr_path();
     if (job.action != KeyAction::kReuse) {
       // The old CSR goes first: a kill at any later point leaves a key without a CSR (the next
       // run makes it) but never a new key beside a CSR of the old one.
-      remove_file(job.csr_path);
+      remove_file(csr_path);
       if (job.action == KeyAction::kRekey) {
-        result.key_backup = move_aside(job.key_path, "." + utc_timestamp() + ".bak");
+        result.key_backup = move_aside(key_path, "." + utc_timestamp() + ".bak");
       }
       try {
-        write_file_atomic(job.key_path, work.key_pem, kKeyMode, Existing::kKeep,
-                          FolderSync::kLater);
+        write_file_atomic(key_path, work.key_pem, kKeyMode, Existing::kKeep, FolderSync::kLater);
       } catch (const FileExistsError&) {
         // Another run installed a key first: that key is the one to use, never a second one.
         result.action = KeyAction::kReuse;
-        ossl::UniquePtr<EVP_PKEY> theirs = read_private_key(job.key_path, options.passphrase);
-        make_request(job, theirs.get(), work);
+        ossl::UniquePtr<EVP_PKEY> theirs = read_private_key(key_path, options.passphrase);
+        make_request(job.plan(), theirs.get(), work);
       }
     }
-    write_file_atomic(job.csr_path, work.csr_pem, kCsrMode, Existing::kReplace, FolderSync::kLater);
+    write_file_atomic(csr_path, work.csr_pem, kCsrMode, Existing::kReplace, FolderSync::kLater);
     result.spki_sha256 = work.spki_sha256;
     result.ok = true;
   } catch (const std::exception& e) {
@@ -139,6 +141,20 @@ const char* key_action_name(KeyAction action) noexcept {
   return "?";
 }
 
+CertificatePlan ServerJob::plan() const {
+  CertificatePlan plan = derive_plan(*spec, *server, *certificate);
+  plan.key.encrypt = encrypt_key;
+  return plan;
+}
+
+fs::path ServerJob::key_path() const {
+  return output_dir / (output_stem(server->fqdn, certificate->name) + ".key");
+}
+
+fs::path ServerJob::csr_path() const {
+  return output_dir / (output_stem(server->fqdn, certificate->name) + ".csr");
+}
+
 std::vector<ServerJob> plan_jobs(const std::vector<PoolSpec>& specs, const PlanOptions& options) {
   std::vector<ServerJob> jobs;
   std::set<std::string> wanted(options.servers.begin(), options.servers.end());
@@ -150,21 +166,20 @@ std::vector<ServerJob> plan_jobs(const std::vector<PoolSpec>& specs, const PlanO
       found.insert(server.fqdn);
       for (const CertificateSpec& cert : spec.certificates) {
         ServerJob job;
-        job.spec_file = spec.file;
-        job.profile = cert.profile.name;
-        job.plan = derive_plan(spec, server, cert);
-        job.plan.key.encrypt = job.plan.key.encrypt || options.encrypt_keys;
+        job.spec = &spec;
+        job.server = &server;
+        job.certificate = &cert;
+        // Derived once here so that a spec whose names cannot be derived fails at planning.
+        job.encrypt_key = derive_plan(spec, server, cert).key.encrypt || options.encrypt_keys;
         job.output_dir = options.output_dir.value_or(spec.output_dir);
-        std::string stem = output_stem(server.fqdn, cert.name);
-        job.key_path = job.output_dir / (stem + ".key");
-        job.csr_path = job.output_dir / (stem + ".csr");
-        auto [it, fresh] = writer_of.emplace(job.key_path.lexically_normal(), spec.file);
+        fs::path key_path = job.key_path();
+        auto [it, fresh] = writer_of.emplace(key_path.lexically_normal(), spec.file);
         if (!fresh) {
           throw UsageError("server " + server.fqdn + " of " + spec.file.string() + " and of " +
-                           it->second.string() + " would both write " + job.key_path.string());
+                           it->second.string() + " would both write " + key_path.string());
         }
         std::error_code ec;
-        job.key_exists = fs::exists(fs::symlink_status(job.key_path, ec));
+        job.key_exists = fs::exists(fs::symlink_status(key_path, ec));
         job.action = !job.key_exists ? KeyAction::kCreate
                      : options.rekey ? KeyAction::kRekey
                                      : KeyAction::kReuse;
@@ -188,18 +203,19 @@ std::vector<ServerJob> plan_jobs(const std::vector<PoolSpec>& specs, const PlanO
 void check_jobs(const std::vector<ServerJob>& jobs, const RunOptions& options) {
   // Keys and passphrases first: a bad one must leave the disk exactly as it was.
   for (const ServerJob& job : jobs) {
-    if (job.plan.key.encrypt && job.action != KeyAction::kReuse && !options.passphrase) {
-      throw UsageError("the key of " + job.plan.server_fqdn +
+    if (job.encrypt_key && job.action != KeyAction::kReuse && !options.passphrase) {
+      throw UsageError("the key of " + job.server_fqdn() +
                        " is to be encrypted: give --passphrase-file or --passphrase-env");
     }
     if (job.action != KeyAction::kReuse) continue;
-    ossl::UniquePtr<EVP_PKEY> key = read_private_key(job.key_path, options.passphrase);
+    ossl::UniquePtr<EVP_PKEY> key = read_private_key(job.key_path(), options.passphrase);
     KeyFacts facts = key_facts(key.get());
-    if (!matches_spec(facts, job.plan.key)) {
-      throw BadFileError(job.key_path, "the existing key is " + describe_facts(facts) +
-                                           " but the spec asks for " + describe_key(job.plan.key) +
-                                           "; it is kept: use --rekey to replace it (the old key "
-                                           "is moved aside as .bak)");
+    const KeySpec wanted = job.plan().key;
+    if (!matches_spec(facts, wanted)) {
+      throw BadFileError(job.key_path(), "the existing key is " + describe_facts(facts) +
+                                             " but the spec asks for " + describe_key(wanted) +
+                                             "; it is kept: use --rekey to replace it (the old key "
+                                             "is moved aside as .bak)");
     }
   }
   std::set<fs::path> dirs;
@@ -213,7 +229,7 @@ void check_jobs(const std::vector<ServerJob>& jobs, const RunOptions& options) {
 
 std::vector<fs::path> write_inf_jobs(const std::vector<ServerJob>& jobs) {
   std::vector<std::string> texts;  // all made first: a bad key type writes nothing
-  for (const ServerJob& job : jobs) texts.push_back(certreq_inf(job.plan));
+  for (const ServerJob& job : jobs) texts.push_back(certreq_inf(job.plan()));
   std::set<fs::path> dirs;
   for (const ServerJob& job : jobs) {
     if (dirs.insert(job.output_dir).second) prepare_output_dir(job.output_dir);
@@ -221,7 +237,7 @@ std::vector<fs::path> write_inf_jobs(const std::vector<ServerJob>& jobs) {
   std::vector<fs::path> paths;
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     fs::path inf = jobs[i].output_dir /
-                   (output_stem(jobs[i].plan.server_fqdn, jobs[i].plan.certificate) + ".inf");
+                   (output_stem(jobs[i].server_fqdn(), jobs[i].certificate->name) + ".inf");
     write_file_atomic(inf, texts[i], 0644, Existing::kReplace);
     paths.push_back(std::move(inf));
   }
