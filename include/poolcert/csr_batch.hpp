@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "poolcert/derive.hpp"
+#include "poolcert/file_io.hpp"
 #include "poolcert/spec.hpp"
 
 namespace poolcert {
@@ -67,6 +68,10 @@ struct ServerResult {
   std::optional<std::filesystem::path> key_backup;  // where --rekey moved the old key
   std::string spki_sha256;
 };
+
+// key_permission_warnings lists the existing keys `jobs` will reuse that group or others can
+// read (check_key_permissions), in job order. Never throws.
+std::vector<FileWarning> key_permission_warnings(const std::vector<ServerJob>& jobs);
 
 // check_jobs is the preflight of run_jobs: every output folder can be written, every existing
 // key that will be reused can be read (with the passphrase) and is the key type the spec asks

@@ -62,6 +62,8 @@ Outcome run_csr(const CsrCliOptions& opt) {
     run_options.passphrase = read_passphrase(opt.passphrase, "Key passphrase: ", true);
   }
   check_jobs(jobs, run_options);  // throws, with nothing written, on bad input
+  std::vector<FileWarning> warnings = key_permission_warnings(jobs);
+  print_file_warnings(std::cerr, warnings);
 
   std::mutex progress_mutex;
   if (!opt.json && stderr_is_terminal()) {
@@ -76,7 +78,7 @@ Outcome run_csr(const CsrCliOptions& opt) {
     OPENSSL_cleanse(run_options.passphrase->data(), run_options.passphrase->size());
 
   if (opt.json) {
-    std::cout << csr_json(jobs, results).dump(2) << "\n";
+    std::cout << csr_json(jobs, results, warnings).dump(2) << "\n";
   } else {
     print_csr_results(std::cout, jobs, results, use_colour());
   }

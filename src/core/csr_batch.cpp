@@ -153,6 +153,15 @@ void check_jobs(const std::vector<ServerJob>& jobs, const RunOptions& options) {
   }
 }
 
+std::vector<FileWarning> key_permission_warnings(const std::vector<ServerJob>& jobs) {
+  std::vector<FileWarning> warnings;
+  for (const ServerJob& job : jobs) {
+    if (job.action != KeyAction::kReuse) continue;  // a key made now is 0600
+    if (auto w = check_key_permissions(job.key_path)) warnings.push_back(std::move(*w));
+  }
+  return warnings;
+}
+
 std::vector<fs::path> write_inf_jobs(const std::vector<ServerJob>& jobs) {
   std::vector<std::string> texts;  // all made first: a bad key type writes nothing
   for (const ServerJob& job : jobs) texts.push_back(certreq_inf(job.plan));
