@@ -69,6 +69,18 @@ struct ServerResult {
   std::string spki_sha256;
 };
 
+// check_passphrase_given throws UsageError when a key of `jobs` is to be made encrypted and no
+// passphrase was given. Reads and writes nothing: it can run before the output folders exist.
+void check_passphrase_given(const std::vector<ServerJob>& jobs, const RunOptions& options);
+
+// lock_output_dirs makes every output folder of `jobs` (new ones 0700) and locks them all
+// (lock_folders): csr runs on one folder take turns, so two runs never both make a server's key.
+// Plan again once the locks are held: the run waited for may have made keys, and what to do with
+// each key is decided from what exists. Throws IoError, FolderBusyError (kNoWait).
+std::vector<FolderLock> lock_output_dirs(
+    const std::vector<ServerJob>& jobs, LockWait wait,
+    const std::function<void(const std::filesystem::path&)>& on_wait);
+
 // key_permission_warnings lists the existing keys `jobs` will reuse that group or others can
 // read (check_key_permissions), in job order. Never throws.
 std::vector<FileWarning> key_permission_warnings(const std::vector<ServerJob>& jobs);
