@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "poolcert/derive.hpp"
+#include "poolcert/file_io.hpp"
 #include "poolcert/spec.hpp"
 
 namespace poolcert {
@@ -76,6 +77,22 @@ struct ServerResult {
   std::optional<std::filesystem::path> key_backup;  // where --rekey moved the old key
   std::string spki_sha256;
 };
+
+// check_passphrase_given throws UsageError when a key of `jobs` is to be made encrypted and no
+// passphrase was given. Reads and writes nothing: it can run before the output folders exist.
+void check_passphrase_given(const std::vector<ServerJob>& jobs, const RunOptions& options);
+
+// lock_output_dirs makes every output folder of `jobs` (new ones 0700) and locks them all
+// (lock_folders): csr runs on one folder take turns, so two runs never both make a server's key.
+// Plan again once the locks are held: the run waited for may have made keys, and what to do with
+// each key is decided from what exists. Throws IoError, FolderBusyError (kNoWait).
+std::vector<FolderLock> lock_output_dirs(
+    const std::vector<ServerJob>& jobs, LockWait wait,
+    const std::function<void(const std::filesystem::path&)>& on_wait);
+
+// key_permission_warnings lists the existing keys `jobs` will reuse that group or others can
+// read (check_key_permissions), in job order. Never throws.
+std::vector<FileWarning> key_permission_warnings(const std::vector<ServerJob>& jobs);
 
 // check_jobs is the preflight of run_jobs: every output folder can be written, every existing
 // key that will be reused can be read (with the passphrase) and is the key type the spec asks

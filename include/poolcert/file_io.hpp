@@ -5,8 +5,14 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
+
+#include "poolcert/error.hpp"
 
 namespace poolcert {
 
@@ -54,9 +60,13 @@ std::filesystem::path move_aside(const std::filesystem::path& path, const std::s
 // remove_file removes `path` if it is there and fsyncs its folder. Throws IoError (kOperation).
 void remove_file(const std::filesystem::path& path);
 
-// prepare_output_dir makes `dir` (and parents; new folders 0700, since they will hold keys) and
-// proves it can be written by creating and removing a temporary file there. Throws IoError
-// (kBadInput): nothing has been written yet when the folder is unusable.
+// make_output_dir makes `dir` and its missing parents, each new folder 0700 whatever the umask
+// (they will hold keys); folders already there are left as they are. Throws IoError (kBadInput).
+void make_output_dir(const std::filesystem::path& dir);
+
+// prepare_output_dir makes `dir` (make_output_dir) and proves it can be written by creating and
+// removing a temporary file there. Throws IoError (kBadInput): nothing has been written yet when
+// the folder is unusable.
 void prepare_output_dir(const std::filesystem::path& dir);
 
 // remove_stale_temps removes temporary files an earlier, killed poolcert run left in `dir`
@@ -65,6 +75,68 @@ int remove_stale_temps(const std::filesystem::path& dir);
 
 // is_temp_name tells whether a file name is one of poolcert's temporary files.
 bool is_temp_name(std::string_view filename);
+
+// FileWarning is something found about a file that does not stop the command but should be
+// fixed: the file, its permission bits as found, and one line saying what and how.
+struct FileWarning {
+  std::filesystem::path file;
+  mode_t mode = 0;      // permission bits (07777) as found
+  std::string message;  // one line, ready to print after "poolcert: warning: "
+};
+
+// check_key_permissions tells whether a private key file can be read by more than its owner.
+// Returns a warning naming the file, its mode and the chmod that fixes it when group or others
+// have read permission; nullopt when they do not or the file is not there. Follows a symlink (the
+// key is read through it). Never throws.
+std::optional<FileWarning> check_key_permissions(const std::filesystem::path& key_file);
+
+// FolderLock is an exclusive flock(2) on one folder: poolcert runs that write into the same
+// folder take turns. The lock is on the folder itself (no lock file to clean up) and belongs to
+// the open folder, so it ends when the FolderLock is destroyed or the process dies: a killed run
+// never leaves a stale lock. Move-only.
+class FolderLock {
+ public:
+  // Opens `dir` (it must exist); takes no lock yet. Throws IoError (kBadInput).
+  explicit FolderLock(const std::filesystem::path& dir);
+  ~FolderLock();
+  FolderLock(FolderLock&& other) noexcept;
+  FolderLock& operator=(FolderLock&& other) noexcept;
+  FolderLock(const FolderLock&) = delete;
+  FolderLock& operator=(const FolderLock&) = delete;
+
+  // try_lock takes the lock when no other open of the folder (in any process) holds it, and
+  // returns whether it did. Throws IoError (kOperation) when the file system cannot lock.
+  bool try_lock();
+  // lock waits until the lock is free, then takes it. Throws IoError (kOperation).
+  void lock();
+
+  const std::filesystem::path& dir() const noexcept { return dir_; }
+  // identity is the folder's (device, inode): the same however the folder is spelled.
+  std::pair<dev_t, ino_t> identity() const noexcept { return identity_; }
+
+ private:
+  std::filesystem::path dir_;
+  int fd_ = -1;
+  std::pair<dev_t, ino_t> identity_{};
+};
+
+// FolderBusyError: lock_folders(LockWait::kNoWait) found a folder another run holds. kOperation.
+class FolderBusyError : public Error {
+ public:
+  explicit FolderBusyError(const std::filesystem::path& dir);
+};
+
+// Whether lock_folders waits for a folder another run holds.
+enum class LockWait { kWait, kNoWait };
+
+// lock_folders locks every folder of `dirs` (each once, however it is spelled) in (device, inode)
+// order, so that two runs locking overlapping folders cannot deadlock, and returns the held
+// locks. A folder another run holds is waited for after calling `on_wait` with it (once per such
+// folder; `on_wait` may be empty) or, with kNoWait, throws FolderBusyError, releasing what it
+// took. The folders must exist. Throws IoError.
+std::vector<FolderLock> lock_folders(
+    const std::vector<std::filesystem::path>& dirs, LockWait wait,
+    const std::function<void(const std::filesystem::path&)>& on_wait);
 
 // utc_timestamp is the current UTC time as 20261125T101500Z, for backup names.
 std::string utc_timestamp();

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "poolcert/derive.hpp"
+#include "poolcert/file_io.hpp"
 #include "poolcert/inspect.hpp"
 #include "poolcert/ossl.hpp"
 #include "poolcert/spec.hpp"
@@ -72,11 +73,13 @@ struct UnmatchedCertificate {
 
 // VerifyReport is everything verify found. failed() is true when any check failed or a
 // certificate matched no server. `superseded` lists further certificates for a server that has a
-// better one in the input (a renewal with the same key): reported, not failed.
+// better one in the input (a renewal with the same key): reported, not failed. `warnings` are
+// the checked servers' keys in the key folder that group or others can read: not failures.
 struct VerifyReport {
   std::vector<ServerReport> servers;
   std::vector<UnmatchedCertificate> unmatched;
   std::vector<UnmatchedCertificate> superseded;
+  std::vector<FileWarning> warnings;
   int count(CheckStatus status) const;
   bool failed() const;
 };

@@ -22,6 +22,7 @@ struct CsrCliOptions {
   unsigned jobs = 0;  // 0: the number of cores
   bool rekey = false;
   bool encrypt_key = false;
+  bool no_wait = false;
   PassphraseSource passphrase;
   std::string format = "pem";
   bool json = false;
@@ -61,7 +62,24 @@ Outcome run_csr(const CsrCliOptions& opt) {
   if (given || needs_passphrase(jobs)) {
     run_options.passphrase = read_passphrase(opt.passphrase, "Key passphrase: ", true);
   }
+  check_passphrase_given(jobs, run_options);  // bad input: not even a folder made yet
+
+  // Runs on one folder take turns (README: two runs on one folder). What to do with each key is
+  // decided again once the folders are ours: the run waited for may have made the keys.
+  std::vector<FolderLock> locks =
+      lock_output_dirs(jobs, opt.no_wait ? LockWait::kNoWait : LockWait::kWait,
+                       [](const std::filesystem::path& dir) {
+                         std::cerr << "poolcert: waiting for another poolcert run on "
+                                   << dir.string() << " to finish\n"
+                                   << std::flush;
+                       });
+  jobs = plan_jobs(specs, plan_options);
+  if (!run_options.passphrase && needs_passphrase(jobs)) {  // encrypted keys made meanwhile
+    run_options.passphrase = read_passphrase(opt.passphrase, "Key passphrase: ", true);
+  }
   check_jobs(jobs, run_options);  // throws, with nothing written, on bad input
+  std::vector<FileWarning> warnings = key_permission_warnings(jobs);
+  print_file_warnings(std::cerr, warnings);
 
   std::mutex progress_mutex;
   if (!opt.json && stderr_is_terminal()) {
@@ -76,7 +94,7 @@ Outcome run_csr(const CsrCliOptions& opt) {
     OPENSSL_cleanse(run_options.passphrase->data(), run_options.passphrase->size());
 
   if (opt.json) {
-    std::cout << csr_json(jobs, results).dump(2) << "\n";
+    std::cout << csr_json(jobs, results, warnings).dump(2) << "\n";
   } else {
     print_csr_results(std::cout, jobs, results, use_colour());
   }
@@ -100,6 +118,9 @@ void setup_csr(CLI::App& app, Runner& runner) {
                 "make new keys; each old key is kept as <server>.key.<UTC time>.bak");
   cmd->add_flag("--encrypt-key", opt->encrypt_key,
                 "encrypt new keys (PKCS#8, AES-256) under the passphrase");
+  cmd->add_flag("--no-wait", opt->no_wait,
+                "when another poolcert run is writing in an output folder, exit 1 at once "
+                "instead of waiting for it");
   add_passphrase_options(*cmd, opt->passphrase);
   cmd->add_option("--format", opt->format,
                   "pem: key and CSR here; inf: a certreq INF per server, the key made on Windows")

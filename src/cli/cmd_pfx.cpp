@@ -96,6 +96,7 @@ Outcome run_pfx(const PfxCliOptions& opt) {
   options.servers = {server};
   options.certificates = {certificate.name};
   VerifyReport report = verify(spec, inputs.certs, options);
+  print_file_warnings(std::cerr, report.warnings);  // the server key's mode; on stderr always
 
   std::filesystem::path key_path = key_dir / (stem + ".key");
   ossl::UniquePtr<EVP_PKEY> key = read_private_key(key_path, passphrase);
@@ -137,9 +138,10 @@ Outcome run_pfx(const PfxCliOptions& opt) {
   }
   const char* how = opt.legacy ? "3DES, SHA-1 MAC" : "AES-256-CBC, SHA-256 MAC";
   if (opt.json) {
-    std::cout
-        << pfx_json(out, server, p12.friendly_name, chain.size(), how, report.failed()).dump(2)
-        << "\n";
+    std::cout << pfx_json(out, server, p12.friendly_name, chain.size(), how, report.failed(),
+                          report.warnings)
+                     .dump(2)
+              << "\n";
   } else {
     std::cout << "wrote " << out.string() << ": key, certificate and " << chain.size()
               << " chain certificate(s), friendly name " << p12.friendly_name << " (" << how << ")"

@@ -58,6 +58,7 @@ Outcome run_probe(const ProbeCliOptions& opt) {
     presented.push_back({where + "#" + std::to_string(i), std::move(result.chain[i])});
   }
   VerifyReport report = verify(spec, presented, options);
+  print_file_warnings(std::cerr, report.warnings);
   if (opt.server.empty()) keep_probed_servers(report);
   if (opt.json) {
     std::cout << probe_json(where, target.sni, result, presented.size(), report).dump(2) << "\n";

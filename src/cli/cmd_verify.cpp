@@ -54,6 +54,7 @@ Outcome run_verify(const VerifyCliOptions& opt) {
     throw UsageError(opt.cert_dir + ": no certificate files (.cer .crt .pem .der .p7b .p7c)");
   }
   VerifyReport report = verify(spec, inputs.certs, options);
+  print_file_warnings(std::cerr, report.warnings);  // on stderr with --json too
   if (opt.json) {
     std::cout << verify_json(report, inputs).dump(2) << "\n";
   } else {

@@ -1,5 +1,6 @@
 #include "render_json.hpp"
 
+#include <cstdio>
 #include <map>
 
 #include "poolcert/inspect.hpp"
@@ -72,6 +73,17 @@ json facts_json(const X509Facts& f) {
           {"signature_valid", f.signature_valid ? json(*f.signature_valid) : json(nullptr)}};
 }
 
+// [{"file","mode":"0644","message"}]: files to fix that did not stop the command.
+json file_warnings_json(const std::vector<FileWarning>& warnings) {
+  json out = json::array();
+  for (const FileWarning& w : warnings) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(w.mode));
+    out.push_back({{"file", w.file.string()}, {"mode", mode}, {"message", w.message}});
+  }
+  return out;
+}
+
 }  // namespace
 
 json plan_json(const std::vector<ServerJob>& jobs, const std::vector<std::string>& warnings) {
@@ -104,7 +116,8 @@ json plan_json(const std::vector<ServerJob>& jobs, const std::vector<std::string
   return {{"servers", servers}, {"warnings", warnings}};
 }
 
-json csr_json(const std::vector<ServerJob>& jobs, const std::vector<ServerResult>& results) {
+json csr_json(const std::vector<ServerJob>& jobs, const std::vector<ServerResult>& results,
+              const std::vector<FileWarning>& warnings) {
   json servers = json::array();
   int created = 0, reused = 0, rekeyed = 0, failed = 0;
   for (std::size_t i = 0; i < jobs.size(); ++i) {
@@ -138,6 +151,7 @@ json csr_json(const std::vector<ServerJob>& jobs, const std::vector<ServerResult
          {"spki_sha256", r.ok ? json(r.spki_sha256) : json(nullptr)}});
   }
   return {{"servers", servers},
+          {"warnings", file_warnings_json(warnings)},
           {"summary",
            {{"servers", jobs.size()},
             {"created", created},
@@ -249,6 +263,7 @@ json verify_json(const VerifyReport& report, const CertificateInputs& inputs) {
           {"superseded", superseded},
           {"errors", errors},
           {"ignored", ignored},
+          {"warnings", file_warnings_json(report.warnings)},
           {"summary",
            {{"pass", report.count(CheckStatus::kPass)},
             {"warn", report.count(CheckStatus::kWarn)},
@@ -257,13 +272,15 @@ json verify_json(const VerifyReport& report, const CertificateInputs& inputs) {
 
 json pfx_json(const std::filesystem::path& pfx, const std::string& server,
               const std::string& friendly_name, std::size_t chain_length,
-              const std::string& encryption, bool forced) {
+              const std::string& encryption, bool forced,
+              const std::vector<FileWarning>& warnings) {
   return {{"pfx", pfx.string()},
           {"server", server},
           {"friendly_name", friendly_name},
           {"chain_certificates", chain_length},
           {"encryption", encryption},
-          {"forced", forced}};
+          {"forced", forced},
+          {"warnings", file_warnings_json(warnings)}};
 }
 
 json dns_json(const std::vector<DnsRecord>& records, const std::vector<std::string>& warnings) {

@@ -27,7 +27,8 @@ struct InspectedFile {
 nlohmann::json plan_json(const std::vector<ServerJob>& jobs,
                          const std::vector<std::string>& warnings);
 nlohmann::json csr_json(const std::vector<ServerJob>& jobs,
-                        const std::vector<ServerResult>& results);
+                        const std::vector<ServerResult>& results,
+                        const std::vector<FileWarning>& warnings);
 nlohmann::json profiles_json(const std::vector<Profile>& profiles);
 nlohmann::json inf_json(const std::vector<ServerJob>& jobs,
                         const std::vector<std::filesystem::path>& infs);
@@ -35,7 +36,8 @@ nlohmann::json inspect_json(const std::vector<InspectedFile>& files);
 nlohmann::json verify_json(const VerifyReport& report, const CertificateInputs& inputs);
 nlohmann::json pfx_json(const std::filesystem::path& pfx, const std::string& server,
                         const std::string& friendly_name, std::size_t chain_length,
-                        const std::string& encryption, bool forced);
+                        const std::string& encryption, bool forced,
+                        const std::vector<FileWarning>& warnings);
 nlohmann::json dns_json(const std::vector<DnsRecord>& records,
                         const std::vector<std::string>& warnings);
 nlohmann::json dns_check_json(const std::vector<RecordCheck>& checks,

@@ -212,4 +212,8 @@ void print_profiles(std::ostream& out, const std::vector<Profile>& profiles) {
   }
 }
 
+void print_file_warnings(std::ostream& err, const std::vector<FileWarning>& warnings) {
+  for (const FileWarning& w : warnings) err << "poolcert: warning: " << w.message << "\n";
+}
+
 }  // namespace poolcert::cli

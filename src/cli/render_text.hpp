@@ -33,5 +33,7 @@ void print_inspect(std::ostream& out, const InspectedFile& file);
 void print_verify(std::ostream& out, const VerifyReport& report, bool colour);
 void print_profiles(std::ostream& out, const std::vector<Profile>& profiles);
 void print_dns_check(std::ostream& out, const std::vector<RecordCheck>& checks, bool colour);
+// print_file_warnings prints `poolcert: warning: <message>`, one line per warning (for stderr).
+void print_file_warnings(std::ostream& err, const std::vector<FileWarning>& warnings);
 
 }  // namespace poolcert::cli

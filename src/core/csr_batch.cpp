@@ -200,13 +200,19 @@ std::vector<ServerJob> plan_jobs(const std::vector<PoolSpec>& specs, const PlanO
   return jobs;
 }
 
-void check_jobs(const std::vector<ServerJob>& jobs, const RunOptions& options) {
-  // Keys and passphrases first: a bad one must leave the disk exactly as it was.
+void check_passphrase_given(const std::vector<ServerJob>& jobs, const RunOptions& options) {
   for (const ServerJob& job : jobs) {
     if (job.encrypt_key && job.action != KeyAction::kReuse && !options.passphrase) {
       throw UsageError("the key of " + job.server_fqdn() +
                        " is to be encrypted: give --passphrase-file or --passphrase-env");
     }
+  }
+}
+
+void check_jobs(const std::vector<ServerJob>& jobs, const RunOptions& options) {
+  // Keys and passphrases first: a bad one must leave the disk exactly as it was.
+  check_passphrase_given(jobs, options);
+  for (const ServerJob& job : jobs) {
     if (job.action != KeyAction::kReuse) continue;
     ossl::UniquePtr<EVP_PKEY> key = read_private_key(job.key_path(), options.passphrase);
     KeyFacts facts = key_facts(key.get());
@@ -225,6 +231,26 @@ void check_jobs(const std::vector<ServerJob>& jobs, const RunOptions& options) {
       remove_stale_temps(job.output_dir);
     }
   }
+}
+
+std::vector<FolderLock> lock_output_dirs(const std::vector<ServerJob>& jobs, LockWait wait,
+                                         const std::function<void(const fs::path&)>& on_wait) {
+  std::vector<fs::path> dirs;
+  for (const ServerJob& job : jobs) {
+    if (std::find(dirs.begin(), dirs.end(), job.output_dir) != dirs.end()) continue;
+    make_output_dir(job.output_dir);  // a folder must exist to be locked
+    dirs.push_back(job.output_dir);
+  }
+  return lock_folders(dirs, wait, on_wait);
+}
+
+std::vector<FileWarning> key_permission_warnings(const std::vector<ServerJob>& jobs) {
+  std::vector<FileWarning> warnings;
+  for (const ServerJob& job : jobs) {
+    if (job.action != KeyAction::kReuse) continue;  // a key made now is 0600
+    if (auto w = check_key_permissions(job.key_path)) warnings.push_back(std::move(*w));
+  }
+  return warnings;
 }
 
 std::vector<fs::path> write_inf_jobs(const std::vector<ServerJob>& jobs) {

@@ -2,14 +2,18 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <utility>
 
 #include "poolcert/error.hpp"
 
@@ -70,6 +74,25 @@ std::pair<fs::path, int> make_temp(const fs::path& path) {
   int fd = ::mkostemp(pattern.data(), O_CLOEXEC);
   if (fd < 0) throw IoError(ErrorKind::kOperation, folder_of(path), "create a file in", errno);
   return {fs::path(pattern), fd};
+}
+
+// "0644": the permission bits as chmod takes them.
+std::string octal_mode(mode_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+  return buf;
+}
+
+// A path as a shell word, quoted only when it needs to be, for a command to copy and run.
+std::string shell_word(const std::string& text) {
+  bool plain = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("/._-+:@%,").find(c) != std::string_view::npos;
+  });
+  if (plain) return text;
+  std::string quoted = "'";
+  for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
 }
 
 }  // namespace
@@ -152,15 +175,20 @@ void remove_file(const fs::path& path) {
   fsync_dir(folder_of(path));
 }
 
-void prepare_output_dir(const fs::path& dir) {
-  std::error_code ec;
+void make_output_dir(const fs::path& dir) {
   fs::path built;
   for (const fs::path& part : dir) {
     built /= part;
+    // mkdir's mode is masked by the umask, which can only take bits away: 0700 at most.
     if (::mkdir(built.c_str(), 0700) != 0 && errno != EEXIST) {
       throw IoError(ErrorKind::kBadInput, built, "create output folder", errno);
     }
   }
+}
+
+void prepare_output_dir(const fs::path& dir) {
+  std::error_code ec;
+  make_output_dir(dir);
   if (!fs::is_directory(dir, ec)) {
     throw IoError(ErrorKind::kBadInput, dir, "use as output folder", ENOTDIR);
   }
@@ -189,6 +217,91 @@ int remove_stale_temps(const fs::path& dir) {
     if (::unlink(it->path().c_str()) == 0) ++removed;
   }
   return removed;
+}
+
+std::optional<FileWarning> check_key_permissions(const fs::path& key_file) {
+  struct stat st {};
+  if (::stat(key_file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  bool group = (st.st_mode & S_IRGRP) != 0;
+  bool others = (st.st_mode & S_IROTH) != 0;
+  if (!group && !others) return std::nullopt;
+  const char* who = group && others ? "group and others" : group ? "group" : "others";
+  mode_t mode = st.st_mode & 07777;
+  return FileWarning{key_file, mode,
+                     key_file.string() + " is readable by " + who + " (mode " + octal_mode(mode) +
+                         "): run chmod 600 " + shell_word(key_file.string())};
+}
+
+FolderLock::FolderLock(const fs::path& dir) : dir_(dir) {
+  // O_RDONLY is all flock(2) needs; O_CLOEXEC keeps the lock from leaking into a child.
+  fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd_ < 0) throw IoError(ErrorKind::kBadInput, dir, "open folder to lock", errno);
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) {
+    int err = errno;
+    ::close(fd_);
+    throw IoError(ErrorKind::kBadInput, dir, "open folder to lock", err);
+  }
+  identity_ = {st.st_dev, st.st_ino};
+}
+
+FolderLock::~FolderLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing the last descriptor of the open folder releases it
+}
+
+FolderLock::FolderLock(FolderLock&& other) noexcept
+    : dir_(std::move(other.dir_)), fd_(std::exchange(other.fd_, -1)), identity_(other.identity_) {}
+
+FolderLock& FolderLock::operator=(FolderLock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    dir_ = std::move(other.dir_);
+    fd_ = std::exchange(other.fd_, -1);
+    identity_ = other.identity_;
+  }
+  return *this;
+}
+
+bool FolderLock::try_lock() {
+  while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) return false;
+    if (errno != EINTR) throw IoError(ErrorKind::kOperation, dir_, "lock folder", errno);
+  }
+  return true;
+}
+
+void FolderLock::lock() {
+  while (::flock(fd_, LOCK_EX) != 0) {
+    if (errno != EINTR) throw IoError(ErrorKind::kOperation, dir_, "lock folder", errno);
+  }
+}
+
+FolderBusyError::FolderBusyError(const fs::path& dir)
+    : Error(ErrorKind::kOperation,
+            dir.string() +
+                ": another poolcert run is writing in this folder; nothing was written (without "
+                "--no-wait, poolcert waits for it to finish)") {}
+
+std::vector<FolderLock> lock_folders(const std::vector<fs::path>& dirs, LockWait wait,
+                                     const std::function<void(const fs::path&)>& on_wait) {
+  std::vector<FolderLock> locks;
+  for (const fs::path& dir : dirs) {
+    FolderLock lock(dir);
+    // Two opens of one folder would be two locks: the second would wait for the first forever.
+    bool seen = std::any_of(locks.begin(), locks.end(),
+                            [&](const FolderLock& l) { return l.identity() == lock.identity(); });
+    if (!seen) locks.push_back(std::move(lock));
+  }
+  // One global order for every run: a run waits only for folders after those it holds.
+  std::sort(locks.begin(), locks.end(),
+            [](const FolderLock& a, const FolderLock& b) { return a.identity() < b.identity(); });
+  for (FolderLock& lock : locks) {
+    if (lock.try_lock()) continue;
+    if (wait == LockWait::kNoWait) throw FolderBusyError(lock.dir());  // `locks` releases all
+    if (on_wait) on_wait(lock.dir());
+    lock.lock();
+  }
+  return locks;
 }
 
 std::string utc_timestamp() {

@@ -231,6 +231,14 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<InputCertificate>& i
         {c.input->file, join_name(c.facts.subject),
          "matches no server of " + spec.file.string() + " (neither a server's key nor its name)"});
   }
+  // The keys of the servers checked, whether or not pairing needed them (a CSR comes first).
+  for (const Target& t : targets) {
+    if (!wanted(options.servers, t.server->fqdn) || !wanted(options.certificates, t.cert->name)) {
+      continue;
+    }
+    fs::path key = options.key_dir / (output_stem(t.server->fqdn, t.cert->name) + ".key");
+    if (auto w = check_key_permissions(key)) report.warnings.push_back(std::move(*w));
+  }
   return report;
 }
 

@@ -3,8 +3,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <fstream>
+#include <future>
+#include <memory>
 #include <sstream>
+#include <thread>
 
 #include "poolcert/error.hpp"
 #include "poolcert/file_io.hpp"
@@ -111,4 +116,109 @@ TEST_CASE("read_input_file refuses folders and oversized files") {
   CHECK_THROWS_AS(read_input_file(dir.path() / "missing"), IoError);
   dir.write("big", std::string(2 << 20, 'x'));
   CHECK_THROWS_AS(read_input_file(dir.path() / "big", 1 << 20), BadFileError);
+}
+
+TEST_CASE("make_output_dir makes every new folder 0700 under umask 000") {
+  test::TempDir dir;
+  UmaskScope open_umask(0);
+  make_output_dir(dir.path() / "a" / "b" / "c");
+  for (const char* sub : {"a", "a/b", "a/b/c"}) {
+    CAPTURE(sub);
+    CHECK(mode_of(dir.path() / sub) == 0700);
+  }
+  CHECK(count_entries(dir.path() / "a" / "b" / "c") == 0);  // no probe file: nothing written
+}
+
+TEST_CASE("check_key_permissions warns when group or others can read a key") {
+  test::TempDir dir;
+  fs::path key = dir.write("s.key", "secret");
+  ::chmod(key.c_str(), 0600);
+  CHECK_FALSE(check_key_permissions(key).has_value());
+  CHECK_FALSE(check_key_permissions(dir.path() / "missing.key").has_value());
+  ::chmod(key.c_str(), 0400);
+  CHECK_FALSE(check_key_permissions(key).has_value());
+
+  ::chmod(key.c_str(), 0644);
+  std::optional<FileWarning> w = check_key_permissions(key);
+  REQUIRE(w.has_value());
+  CHECK(w->file == key);
+  CHECK(w->mode == 0644);
+  CHECK(w->message == key.string() +
+                          " is readable by group and others (mode 0644): run chmod 600 " +
+                          key.string());
+  ::chmod(key.c_str(), 0640);
+  REQUIRE(check_key_permissions(key).has_value());
+  CHECK(check_key_permissions(key)->message.find("readable by group (mode 0640)") !=
+        std::string::npos);
+  ::chmod(key.c_str(), 0604);
+  REQUIRE(check_key_permissions(key).has_value());
+  CHECK(check_key_permissions(key)->message.find("readable by others (mode 0604)") !=
+        std::string::npos);
+}
+
+TEST_CASE("check_key_permissions quotes a path the shell would split") {
+  test::TempDir dir;
+  fs::path key = dir.write("my keys/it's.key", "secret");
+  ::chmod(key.c_str(), 0640);
+  std::optional<FileWarning> w = check_key_permissions(key);
+  REQUIRE(w.has_value());
+  std::string quoted = "'" + (dir.path() / "my keys").string() + "/it'\\''s.key'";
+  CHECK(w->message.substr(w->message.size() - quoted.size()) == quoted);
+}
+
+TEST_CASE("a folder lock excludes every other open of the folder until released") {
+  test::TempDir dir;
+  auto first = std::make_unique<FolderLock>(dir.path());
+  FolderLock second(dir.path() / ".");  // another spelling, another open: another lock
+  CHECK(first->identity() == second.identity());
+  CHECK(first->try_lock());
+  CHECK_FALSE(second.try_lock());
+  first.reset();  // released by closing the folder
+  CHECK(second.try_lock());
+  CHECK_THROWS_AS(FolderLock(dir.path() / "missing"), IoError);
+}
+
+TEST_CASE("lock_folders takes each folder once and, with kNoWait, takes nothing when one is held") {
+  test::TempDir dir;
+  fs::create_directory(dir.path() / "a");
+  fs::create_directory(dir.path() / "b");
+  {
+    // "a" twice under two spellings: one lock, or it would wait for itself.
+    std::vector<FolderLock> locks = lock_folders(
+        {dir.path() / "b", dir.path() / "a", dir.path() / "a" / "."}, LockWait::kWait, nullptr);
+    CHECK(locks.size() == 2);
+    CHECK(locks[0].identity() < locks[1].identity());
+    FolderLock other(dir.path() / "a");
+    CHECK_FALSE(other.try_lock());
+  }
+  FolderLock held(dir.path() / "b");
+  REQUIRE(held.try_lock());
+  bool waited = false;
+  CHECK_THROWS_AS(lock_folders({dir.path() / "a", dir.path() / "b"}, LockWait::kNoWait,
+                               [&](const fs::path&) { waited = true; }),
+                  FolderBusyError);
+  CHECK_FALSE(waited);
+  FolderLock a(dir.path() / "a");
+  CHECK(a.try_lock());  // released again by the failed lock_folders
+}
+
+TEST_CASE("lock_folders says which folder it waits for, then waits until it is free") {
+  test::TempDir dir;
+  auto held = std::make_unique<FolderLock>(dir.path());
+  REQUIRE(held->try_lock());
+  std::promise<fs::path> waiting;
+  std::future<fs::path> waiting_for = waiting.get_future();
+  std::atomic<bool> locked{false};
+  std::thread runner([&] {
+    std::vector<FolderLock> locks = lock_folders({dir.path()}, LockWait::kWait,
+                                                 [&](const fs::path& d) { waiting.set_value(d); });
+    locked = true;
+  });
+  REQUIRE(waiting_for.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  CHECK(waiting_for.get() == dir.path());
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK_FALSE(locked.load());
+  held.reset();
+  runner.join();
+  CHECK(locked.load());
 }
