@@ -248,7 +248,7 @@ std::vector<FileWarning> key_permission_warnings(const std::vector<ServerJob>& j
   std::vector<FileWarning> warnings;
   for (const ServerJob& job : jobs) {
     if (job.action != KeyAction::kReuse) continue;  // a key made now is 0600
-    if (auto w = check_key_permissions(job.key_path)) warnings.push_back(std::move(*w));
+    if (auto w = check_key_permissions(job.key_path())) warnings.push_back(std::move(*w));
   }
   return warnings;
 }
