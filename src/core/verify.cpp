@@ -19,13 +19,14 @@ namespace {
 
 // A server's public key fingerprint from its CSR (public, and made from the key by csr), or,
 // failing that, from its key when it is not encrypted.
-std::optional<std::string> server_spki(const fs::path& key_dir, const std::string& stem) {
+std::optional<std::string> server_spki(const RequestKeyReader& requests, const fs::path& key_dir,
+                                       const std::string& stem) {
   std::error_code ec;
   fs::path csr = key_dir / (stem + ".csr");
   if (fs::is_regular_file(csr, ec)) {
-    X509Objects objects = load_x509_objects(csr);
-    if (objects.requests.empty()) throw BadFileError(csr, "holds no certificate request");
-    return spki_sha256(X509_REQ_get_X509_PUBKEY(objects.requests.front().get()));
+    std::optional<std::string> spki = requests.first_request_spki_sha256(csr);
+    if (!spki) throw BadFileError(csr, "holds no certificate request");
+    return spki;
   }
   fs::path key = key_dir / (stem + ".key");
   if (fs::is_regular_file(key, ec) && !file_is_encrypted_key(key)) {
@@ -152,10 +153,11 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<InputCertificate>& i
   // Pair every certificate of every server (not only those asked for), so that another server's
   // certificate is not reported as belonging to nobody: by public key first, then by name.
   std::vector<Target> targets;
+  RequestKeyReader requests;
   for (const ServerSpec& server : spec.servers) {
     for (const CertificateSpec& cert : spec.certificates) {
       Target t{&server, &cert, derive_plan(spec, server, cert), std::nullopt, nullptr};
-      t.spki = server_spki(options.key_dir, output_stem(server.fqdn, cert.name));
+      t.spki = server_spki(requests, options.key_dir, output_stem(server.fqdn, cert.name));
       targets.push_back(std::move(t));
     }
   }
