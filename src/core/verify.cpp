@@ -47,6 +47,27 @@ struct Candidate {
   bool used = false;
 };
 
+// The distinct certificates of the input, decoded, in input order. The same certificate twice (a
+// .cer and the .p7b that carries it) is one certificate. Equal certificates have equal serial
+// numbers, so X509_cmp runs only within one serial number: comparing every pair was 2 million
+// comparisons for 2000 certificates.
+std::vector<Candidate> distinct_candidates(const std::vector<InputCertificate>& input) {
+  std::vector<Candidate> candidates;
+  std::unordered_map<std::string, std::vector<std::size_t>> by_serial;  // indices in candidates
+  for (const InputCertificate& in : input) {
+    X509Facts f = certificate_facts(in.cert.get());
+    std::vector<std::size_t>& same_serial = by_serial[f.serial];
+    bool seen = std::any_of(same_serial.begin(), same_serial.end(), [&](std::size_t i) {
+      return X509_cmp(candidates[i].input->cert.get(), in.cert.get()) == 0;
+    });
+    if (seen) continue;
+    same_serial.push_back(candidates.size());
+    bool ca = is_chain_material(in.cert.get());
+    candidates.push_back({&in, std::move(f), ca});
+  }
+  return candidates;
+}
+
 // Of several certificates for one server, the one to check: valid at `at` first, then the one
 // that lasts longest, then the newest.
 bool better(const Candidate& a, const Candidate& b, std::time_t at) {
@@ -129,18 +150,10 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<InputCertificate>& i
 
   // Chain material (CAs, roots) is what chain building may use; other leaves are not, which also
   // keeps a batch of thousands of certificates linear.
-  std::vector<Candidate> candidates;
+  std::vector<Candidate> candidates = distinct_candidates(input);
   std::vector<X509*> chain_material;
-  for (const InputCertificate& in : input) {
-    // The same certificate twice (a .cer and the .p7b that carries it) is one certificate.
-    bool seen = std::any_of(candidates.begin(), candidates.end(), [&](const Candidate& c) {
-      return X509_cmp(c.input->cert.get(), in.cert.get()) == 0;
-    });
-    if (seen) continue;
-    X509Facts f = certificate_facts(in.cert.get());
-    bool ca = is_chain_material(in.cert.get());
-    candidates.push_back({&in, std::move(f), ca});
-    if (ca) chain_material.push_back(in.cert.get());
+  for (const Candidate& c : candidates) {
+    if (c.chain_material) chain_material.push_back(c.input->cert.get());
   }
   std::unordered_multimap<std::string, Candidate*> by_spki;
   std::unordered_multimap<std::string, Candidate*> by_name;  // leaves only, by each DNS SAN
