@@ -252,11 +252,12 @@ json verify_json(const VerifyReport& report, const CertificateInputs& inputs) {
   }
   json ignored = json::array();
   for (const auto& file : inputs.ignored) ignored.push_back(file.string());
-  return {{"servers", servers},
-          {"unmatched", unmatched},
-          {"superseded", superseded},
-          {"errors", errors},
-          {"ignored", ignored},
+  // Moved in: an lvalue in an initializer list is copied, and `servers` is the whole report.
+  return {{"servers", std::move(servers)},
+          {"unmatched", std::move(unmatched)},
+          {"superseded", std::move(superseded)},
+          {"errors", std::move(errors)},
+          {"ignored", std::move(ignored)},
           {"summary",
            {{"pass", report.count(CheckStatus::kPass)},
             {"warn", report.count(CheckStatus::kWarn)},
