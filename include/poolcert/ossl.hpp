@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/pkcs12.h>
 #include <openssl/pkcs7.h>
+#include <openssl/provider.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -27,6 +28,8 @@ struct Deleter;
 POOLCERT_MAKE_DELETER(EVP_PKEY, EVP_PKEY_free);
 POOLCERT_MAKE_DELETER(EVP_PKEY_CTX, EVP_PKEY_CTX_free);
 POOLCERT_MAKE_DELETER(EVP_MD_CTX, EVP_MD_CTX_free);
+POOLCERT_MAKE_DELETER(OSSL_LIB_CTX, OSSL_LIB_CTX_free);
+POOLCERT_MAKE_DELETER(OSSL_PROVIDER, OSSL_PROVIDER_unload);
 POOLCERT_MAKE_DELETER(X509, X509_free);
 POOLCERT_MAKE_DELETER(X509_REQ, X509_REQ_free);
 POOLCERT_MAKE_DELETER(X509_NAME, X509_NAME_free);

@@ -89,18 +89,11 @@ struct DnsSettings {
   bool sip_internal_tcp = false;  // also publish _sipinternal._tcp (TCP 5060) where allowed
 };
 
-// SourcePlace is where a value stood in its file (1-based), for errors found after loading.
-struct SourcePlace {
-  unsigned line = 0;
-  unsigned column = 0;
-};
-
 // ServerSpec is one [[server]] of a spec.
 struct ServerSpec {
   std::string fqdn;  // validated, lower-case
   std::vector<std::string> extra_sans;
   KeySpec key;  // the spec's [key] unless the server has its own [server.key]
-  SourcePlace place;
 };
 
 // PoolSpec is one spec file, validated: every name checked, the profiles loaded, every server's

@@ -84,6 +84,33 @@ json file_warnings_json(const std::vector<FileWarning>& warnings) {
   return out;
 }
 
+// A verify report has tens of thousands of checks: they are built member by member and moved into
+// place, as the initializer-list form makes each {key, value} a two-element array first (and
+// copied each server's whole list of checks): half of verify_json's time for 2000 certificates.
+json check_json(const CheckResult& c) {
+  json::object_t out;
+  out.emplace("id", c.id);
+  out.emplace("status", check_status_name(c.status));
+  out.emplace("message", c.message);
+  out.emplace("expected", c.expected);
+  out.emplace("found", c.found);
+  return out;
+}
+
+json server_report_json(const ServerReport& s) {
+  json::array_t checks;
+  checks.reserve(s.checks.size());
+  for (const CheckResult& c : s.checks) checks.push_back(check_json(c));
+  json::object_t out;
+  out.emplace("server", s.server);
+  out.emplace("certificate", certificate_json(s.certificate));
+  out.emplace("profile", s.profile);
+  out.emplace("template", s.template_name.empty() ? json(nullptr) : json(s.template_name));
+  out.emplace("cert", s.cert.empty() ? json(nullptr) : json(s.cert.string()));
+  out.emplace("checks", std::move(checks));
+  return out;
+}
+
 }  // namespace
 
 json plan_json(const std::vector<ServerJob>& jobs, const std::vector<std::string>& warnings) {
@@ -225,23 +252,7 @@ json inspect_json(const std::vector<InspectedFile>& files) {
 
 json verify_json(const VerifyReport& report, const CertificateInputs& inputs) {
   json servers = json::array();
-  for (const ServerReport& s : report.servers) {
-    json checks = json::array();
-    for (const CheckResult& c : s.checks) {
-      checks.push_back({{"id", c.id},
-                        {"status", check_status_name(c.status)},
-                        {"message", c.message},
-                        {"expected", c.expected},
-                        {"found", c.found}});
-    }
-    servers.push_back(
-        {{"server", s.server},
-         {"certificate", certificate_json(s.certificate)},
-         {"profile", s.profile},
-         {"template", s.template_name.empty() ? json(nullptr) : json(s.template_name)},
-         {"cert", s.cert.empty() ? json(nullptr) : json(s.cert.string())},
-         {"checks", checks}});
-  }
+  for (const ServerReport& s : report.servers) servers.push_back(server_report_json(s));
   json unmatched = json::array();
   for (const UnmatchedCertificate& u : report.unmatched) {
     unmatched.push_back(
@@ -258,11 +269,12 @@ json verify_json(const VerifyReport& report, const CertificateInputs& inputs) {
   }
   json ignored = json::array();
   for (const auto& file : inputs.ignored) ignored.push_back(file.string());
-  return {{"servers", servers},
-          {"unmatched", unmatched},
-          {"superseded", superseded},
-          {"errors", errors},
-          {"ignored", ignored},
+  // Moved in: an lvalue in an initializer list is copied, and `servers` is the whole report.
+  return {{"servers", std::move(servers)},
+          {"unmatched", std::move(unmatched)},
+          {"superseded", std::move(superseded)},
+          {"errors", std::move(errors)},
+          {"ignored", std::move(ignored)},
           {"warnings", file_warnings_json(report.warnings)},
           {"summary",
            {{"pass", report.count(CheckStatus::kPass)},

@@ -19,13 +19,14 @@ namespace {
 
 // A server's public key fingerprint from its CSR (public, and made from the key by csr), or,
 // failing that, from its key when it is not encrypted.
-std::optional<std::string> server_spki(const fs::path& key_dir, const std::string& stem) {
+std::optional<std::string> server_spki(const RequestKeyReader& requests, const fs::path& key_dir,
+                                       const std::string& stem) {
   std::error_code ec;
   fs::path csr = key_dir / (stem + ".csr");
   if (fs::is_regular_file(csr, ec)) {
-    X509Objects objects = load_x509_objects(csr);
-    if (objects.requests.empty()) throw BadFileError(csr, "holds no certificate request");
-    return spki_sha256(X509_REQ_get_X509_PUBKEY(objects.requests.front().get()));
+    std::optional<std::string> spki = requests.first_request_spki_sha256(csr);
+    if (!spki) throw BadFileError(csr, "holds no certificate request");
+    return spki;
   }
   fs::path key = key_dir / (stem + ".key");
   if (fs::is_regular_file(key, ec) && !file_is_encrypted_key(key)) {
@@ -45,6 +46,27 @@ struct Candidate {
   bool chain_material;
   bool used = false;
 };
+
+// The distinct certificates of the input, decoded, in input order. The same certificate twice (a
+// .cer and the .p7b that carries it) is one certificate. Equal certificates have equal serial
+// numbers, so X509_cmp runs only within one serial number: comparing every pair was 2 million
+// comparisons for 2000 certificates.
+std::vector<Candidate> distinct_candidates(const std::vector<InputCertificate>& input) {
+  std::vector<Candidate> candidates;
+  std::unordered_map<std::string, std::vector<std::size_t>> by_serial;  // indices in candidates
+  for (const InputCertificate& in : input) {
+    X509Facts f = certificate_facts(in.cert.get());
+    std::vector<std::size_t>& same_serial = by_serial[f.serial];
+    bool seen = std::any_of(same_serial.begin(), same_serial.end(), [&](std::size_t i) {
+      return X509_cmp(candidates[i].input->cert.get(), in.cert.get()) == 0;
+    });
+    if (seen) continue;
+    same_serial.push_back(candidates.size());
+    bool ca = is_chain_material(in.cert.get());
+    candidates.push_back({&in, std::move(f), ca});
+  }
+  return candidates;
+}
 
 // Of several certificates for one server, the one to check: valid at `at` first, then the one
 // that lasts longest, then the newest.
@@ -128,18 +150,10 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<InputCertificate>& i
 
   // Chain material (CAs, roots) is what chain building may use; other leaves are not, which also
   // keeps a batch of thousands of certificates linear.
-  std::vector<Candidate> candidates;
+  std::vector<Candidate> candidates = distinct_candidates(input);
   std::vector<X509*> chain_material;
-  for (const InputCertificate& in : input) {
-    // The same certificate twice (a .cer and the .p7b that carries it) is one certificate.
-    bool seen = std::any_of(candidates.begin(), candidates.end(), [&](const Candidate& c) {
-      return X509_cmp(c.input->cert.get(), in.cert.get()) == 0;
-    });
-    if (seen) continue;
-    X509Facts f = certificate_facts(in.cert.get());
-    bool ca = is_chain_material(in.cert.get());
-    candidates.push_back({&in, std::move(f), ca});
-    if (ca) chain_material.push_back(in.cert.get());
+  for (const Candidate& c : candidates) {
+    if (c.chain_material) chain_material.push_back(c.input->cert.get());
   }
   std::unordered_multimap<std::string, Candidate*> by_spki;
   std::unordered_multimap<std::string, Candidate*> by_name;  // leaves only, by each DNS SAN
@@ -152,10 +166,11 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<InputCertificate>& i
   // Pair every certificate of every server (not only those asked for), so that another server's
   // certificate is not reported as belonging to nobody: by public key first, then by name.
   std::vector<Target> targets;
+  RequestKeyReader requests;
   for (const ServerSpec& server : spec.servers) {
     for (const CertificateSpec& cert : spec.certificates) {
       Target t{&server, &cert, derive_plan(spec, server, cert), std::nullopt, nullptr};
-      t.spki = server_spki(options.key_dir, output_stem(server.fqdn, cert.name));
+      t.spki = server_spki(requests, options.key_dir, output_stem(server.fqdn, cert.name));
       targets.push_back(std::move(t));
     }
   }

@@ -5,6 +5,7 @@
 
 #include "poolcert/error.hpp"
 #include "poolcert/file_io.hpp"
+#include "poolcert/key.hpp"
 
 namespace poolcert {
 namespace {
@@ -48,11 +49,19 @@ ossl::UniquePtr<T> decode_exact(const unsigned char* der, long len, Decode decod
   return obj;
 }
 
+// Decodes a request as d2i_X509_REQ does, in `libctx` (nullptr: the default context).
+ossl::UniquePtr<X509_REQ> decode_request(const unsigned char* der, long len, OSSL_LIB_CTX* libctx) {
+  return decode_exact<X509_REQ>(der, len, [libctx](X509_REQ**, const unsigned char** p, long n) {
+    return reinterpret_cast<X509_REQ*>(
+        ASN1_item_d2i_ex(nullptr, p, n, ASN1_ITEM_rptr(X509_REQ), libctx, nullptr));
+  });
+}
+
 void decode_der(const unsigned char* der, long len, X509Objects& out,
-                const std::filesystem::path& name) {
+                const std::filesystem::path& name, OSSL_LIB_CTX* request_libctx) {
   if (auto cert = decode_exact<X509>(der, len, d2i_X509)) {
     out.certificates.push_back(std::move(cert));
-  } else if (auto req = decode_exact<X509_REQ>(der, len, d2i_X509_REQ)) {
+  } else if (auto req = decode_request(der, len, request_libctx)) {
     out.requests.push_back(std::move(req));
   } else if (auto p7 = decode_exact<PKCS7>(der, len, d2i_PKCS7)) {
     ERR_clear_error();
@@ -66,7 +75,8 @@ void decode_der(const unsigned char* der, long len, X509Objects& out,
   ERR_clear_error();
 }
 
-void decode_pem_block(const PemBlock& block, X509Objects& out, const std::filesystem::path& name) {
+void decode_pem_block(const PemBlock& block, X509Objects& out, const std::filesystem::path& name,
+                      OSSL_LIB_CTX* request_libctx) {
   std::string type = block.name;
   if (type.find("PRIVATE KEY") != std::string::npos) {
     throw BadFileError(name, "holds a private key (" + type + "), not a certificate");
@@ -78,7 +88,7 @@ void decode_pem_block(const PemBlock& block, X509Objects& out, const std::filesy
     if (!cert) throw BadFileError(name, "a " + type + " block that does not decode");
     out.certificates.push_back(std::move(cert));
   } else if (type == "CERTIFICATE REQUEST" || type == "NEW CERTIFICATE REQUEST") {
-    auto req = decode_exact<X509_REQ>(block.data, block.len, d2i_X509_REQ);
+    auto req = decode_request(block.data, block.len, request_libctx);
     if (!req) throw BadFileError(name, "a " + type + " block that does not decode");
     out.requests.push_back(std::move(req));
   } else if (type == "PKCS7" || type == "PKCS #7 SIGNED DATA" || type == "CMS") {
@@ -91,15 +101,15 @@ void decode_pem_block(const PemBlock& block, X509Objects& out, const std::filesy
   ERR_clear_error();
 }
 
-}  // namespace
-
-X509Objects parse_x509_objects(std::string_view bytes, const std::filesystem::path& name) {
+// parse_x509_objects, with requests decoded in `request_libctx`.
+X509Objects parse_objects(std::string_view bytes, const std::filesystem::path& name,
+                          OSSL_LIB_CTX* request_libctx) {
   X509Objects out;
   if (bytes.empty()) throw BadFileError(name, "empty file");
   if (bytes.find("-----BEGIN ") == std::string_view::npos) {
     out.encoding = "DER";
     decode_der(reinterpret_cast<const unsigned char*>(bytes.data()),
-               static_cast<long>(bytes.size()), out, name);
+               static_cast<long>(bytes.size()), out, name, request_libctx);
     return out;
   }
   out.encoding = "PEM";
@@ -119,15 +129,35 @@ X509Objects parse_x509_objects(std::string_view bytes, const std::filesystem::pa
       throw BadFileError(name, "PEM block " + std::to_string(i + 1) +
                                    " is truncated or malformed (bad base64 or no END line)");
     }
-    decode_pem_block(block, out, name);
+    decode_pem_block(block, out, name, request_libctx);
   }
   if (bytes.find("PKCS7") != std::string_view::npos) out.encoding = "PKCS#7 PEM";
   return out;
 }
 
+}  // namespace
+
+X509Objects parse_x509_objects(std::string_view bytes, const std::filesystem::path& name) {
+  return parse_objects(bytes, name, nullptr);
+}
+
 X509Objects load_x509_objects(const std::filesystem::path& file) {
   std::string bytes = read_input_file(file);
   return parse_x509_objects(bytes, file);
+}
+
+RequestKeyReader::RequestKeyReader() : libctx_(OSSL_LIB_CTX_new()) {
+  // Loading any provider explicitly stops OpenSSL from loading the default one into the context
+  // on first use; "null" offers no algorithms, so no key decoder is ever looked for.
+  if (libctx_) null_provider_.reset(OSSL_PROVIDER_load(libctx_.get(), "null"));
+  if (!libctx_ || !null_provider_) throw OpenSslError("setting up a context to read requests");
+}
+
+std::optional<std::string> RequestKeyReader::first_request_spki_sha256(
+    const std::filesystem::path& file) const {
+  X509Objects objects = parse_objects(read_input_file(file), file, libctx_.get());
+  if (objects.requests.empty()) return std::nullopt;
+  return spki_sha256(X509_REQ_get_X509_PUBKEY(objects.requests.front().get()));
 }
 
 }  // namespace poolcert

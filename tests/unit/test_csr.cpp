@@ -3,9 +3,11 @@
 #include <openssl/pem.h>
 
 #include "poolcert/csr.hpp"
+#include "poolcert/error.hpp"
 #include "poolcert/inspect.hpp"
 #include "poolcert/key.hpp"
 #include "poolcert/x509_load.hpp"
+#include "temp_dir.hpp"
 
 using namespace poolcert;
 
@@ -79,4 +81,34 @@ TEST_CASE("an encrypted key reads back only with its passphrase") {
   std::string pem = encode_private_key(key.get(), std::string("correct horse"));
   CHECK(pem.find("BEGIN ENCRYPTED PRIVATE KEY") != std::string::npos);
   CHECK(encode_private_key(key.get(), std::nullopt).find("BEGIN PRIVATE KEY") != std::string::npos);
+}
+
+TEST_CASE("RequestKeyReader gives the fingerprint the loader gives, and refuses what it refuses") {
+  test::TempDir dir;
+  RequestKeyReader reader;
+  for (const KeySpec& spec : {KeySpec{}, KeySpec{KeyType::kEcdsa, 256, "P-256", false}}) {
+    auto key = generate_key(spec);
+    auto req = build_csr(reference_plan(spec), key.get());
+    auto pem = dir.write("pem.csr", encode_csr_pem(req.get()));
+    CHECK(reader.first_request_spki_sha256(pem) == spki_sha256(key.get()));
+    CHECK(reader.first_request_spki_sha256(pem) ==
+          spki_sha256(X509_REQ_get_X509_PUBKEY(load_x509_objects(pem).requests.at(0).get())));
+    unsigned char* der = nullptr;
+    int len = i2d_X509_REQ(req.get(), &der);
+    REQUIRE(len > 0);
+    auto der_file = dir.write("der.csr", std::string(reinterpret_cast<char*>(der), len));
+    OPENSSL_free(der);
+    CHECK(reader.first_request_spki_sha256(der_file) == spki_sha256(key.get()));
+  }
+  auto key = generate_key(KeySpec{KeyType::kEcdsa, 256, "P-256", false});
+  auto not_a_request = dir.write("key.csr", encode_private_key(key.get(), std::nullopt));
+  std::string refused;
+  try {
+    load_x509_objects(not_a_request);
+  } catch (const BadFileError& e) {
+    refused = e.what();
+  }
+  REQUIRE(!refused.empty());
+  CHECK_THROWS_WITH_AS(reader.first_request_spki_sha256(not_a_request), refused.c_str(),
+                       BadFileError);
 }
