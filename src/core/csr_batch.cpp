@@ -23,7 +23,7 @@ constexpr mode_t kKeyMode = 0600;
 constexpr mode_t kCsrMode = 0644;  // a CSR holds only public data
 // Writers wait on the disk (fsync), not on the CPU: a few of them keep the disk busy while the
 // --jobs workers make keys, and let the file system commit several fsyncs at once.
-constexpr std::size_t kWriters = 4;
+constexpr std::size_t kWriters = 8;
 
 // Prepared is one server's work done in memory by a key worker, for a writer to put on disk.
 struct Prepared {
