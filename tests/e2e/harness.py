@@ -122,6 +122,47 @@ def copy_example(dest_dir, name="spec.toml", text=None):
     return dest
 
 
+ECDSA_POOL_PROFILE = Path(SOURCE) / "tests" / "data" / "ecdsa-pool-profile.toml"
+
+
+def pool_fqdns(n):
+    """The server names of write_pool_spec's spec: srv0001.company.local, ..."""
+    return [f"srv{i:04d}.company.local" for i in range(1, n + 1)]
+
+
+def write_pool_spec(folder, n, key="ecdsa", name="spec.toml"):
+    """scripts/bench's spec: `n` servers (pool_fqdns), ECDSA P-256 (or RSA 2048) keys, output
+    to `out`, under tests/data/ecdsa-pool-profile.toml copied beside it. Returns the spec path."""
+    folder = Path(folder)
+    shutil.copyfile(ECDSA_POOL_PROFILE, folder / "ecdsa-pool-profile.toml")
+    key_lines = 'type = "rsa"\nbits = 2048' if key == "rsa" else 'type = "ecdsa"\ncurve = "P-256"'
+    text = f"""\
+profile = "ecdsa-pool-profile.toml"
+output_dir = "out"
+[pool]
+fqdn = "ocspool.company.local"
+sip_domains = ["company.local", "company.com"]
+[key]
+{key_lines}
+[subject]
+O = "Company"
+"""
+    text += "".join(f'[[server]]\nfqdn = "{fqdn}"\n' for fqdn in pool_fqdns(n))
+    spec = folder / name
+    spec.write_text(text)
+    return spec
+
+
+def make_example_keys(folder):
+    """Copies the reference spec into `folder` and runs `poolcert csr` on it; returns the spec
+    and the key folder (the spec's output_dir, `out`). Raises when csr fails."""
+    spec = copy_example(folder)
+    rc, out, err = poolcert(["csr", spec], folder, env=profile_env())
+    if rc != 0:
+        raise AssertionError(f"poolcert csr failed ({rc}):\n{out}\n{err}")
+    return spec, Path(folder) / "out"
+
+
 def example_text():
     return EXAMPLE.read_text()
 

@@ -24,47 +24,6 @@ ROUNDS = 5
 BACKUP = re.compile(r"\.key\.\d{8}T\d{6}Z\.bak(\.\d+)?$")  # .1, .2 when made in one second
 WAIT_LINE = re.compile(r"^poolcert: waiting for another poolcert run on (.+) to finish$")
 
-# The benchmark's profile (scripts/bench): the OCS enterprise rules with ECDSA allowed, so that
-# 100 keys are quick to make.
-PROFILE = """\
-description = "concurrency test: OCS enterprise rules, ECDSA allowed"
-key_usage = ["digitalSignature", "keyEncipherment"]
-[subject]
-cn = "{pool_fqdn}"
-[san]
-dns = ["{pool_fqdn}", "sip.{sip_domain}", "{pool_host}.{sip_domain}", "{server_fqdn}"]
-wildcards = false
-[eku]
-request = ["serverAuth", "clientAuth"]
-require = ["serverAuth"]
-[key]
-allowed = [{ type = "rsa", bits = [2048, 3072, 4096] }, { type = "ecdsa", curves = ["P-256", "P-384"] }]
-default = { type = "ecdsa", curve = "P-256" }
-[signature]
-digest = "sha256"
-"""
-
-
-def fqdns(n):
-    return [f"srv{i:04d}.company.local" for i in range(1, n + 1)]
-
-
-def make_spec(folder, n, key="ecdsa", name="spec.toml"):
-    """scripts/bench's make_spec: n servers, ECDSA P-256 (or RSA 2048), output to `out`."""
-    (folder / "bench-profile.toml").write_text(PROFILE)
-    lines = ['profile = "bench-profile.toml"', 'output_dir = "out"', "[pool]",
-             'fqdn = "ocspool.company.local"', 'sip_domains = ["company.local", "company.com"]',
-             "[key]"]
-    lines += (['type = "rsa"', "bits = 2048"] if key == "rsa"
-              else ['type = "ecdsa"', 'curve = "P-256"'])
-    lines += ["[subject]", 'O = "Company"']
-    for fqdn in fqdns(n):
-        lines += ["[[server]]", f'fqdn = "{fqdn}"']
-    spec = folder / name
-    spec.write_text("\n".join(lines) + "\n")
-    return spec
-
-
 def run_together(args, cwd, count=2, timeout=240):
     """Starts `count` identical runs at the same moment; returns [(rc, stdout, stderr)].
 
@@ -171,13 +130,13 @@ class ConcurrencyCase(h.TempDirTestCase):
 class TwoRunsOnOneFolder(ConcurrencyCase):
 
     def test_two_runs_at_once_make_one_key_per_server_and_the_second_reuses(self):
-        servers = fqdns(N)
+        servers = h.pool_fqdns(N)
         overlapped = 0
         for round_ in range(ROUNDS):
             with self.subTest(round=round_):
                 folder = self.tmp / f"round{round_}"
                 folder.mkdir()
-                make_spec(folder, N)
+                h.write_pool_spec(folder, N)
                 results = self.run_pair(["csr", "spec.toml", "--json"], folder)
                 self.assertOneMatchingKeyPerServer(folder / "out", servers)
                 summaries = sorted((doc["summary"]["created"], doc["summary"]["reused"])
@@ -196,8 +155,8 @@ class TwoRunsOnOneFolder(ConcurrencyCase):
         self.assertGreater(overlapped, 0, "the two runs never overlapped: the test proves nothing")
 
     def test_two_rekey_runs_at_once_take_turns(self):
-        servers = fqdns(30)
-        make_spec(self.tmp, 30)
+        servers = h.pool_fqdns(30)
+        h.write_pool_spec(self.tmp, 30)
         self.poolcert_json(["csr", "spec.toml"])
         out = self.tmp / "out"
         first_keys = {s: (out / f"{s}.key").read_bytes() for s in servers}
@@ -219,7 +178,7 @@ class HeldFolder(ConcurrencyCase):
 
     def setUp(self):
         super().setUp()
-        self.spec = make_spec(self.tmp, 5)
+        self.spec = h.write_pool_spec(self.tmp, 5)
         self.out = self.tmp / "out"
         self.out.mkdir(mode=0o700)
         self.lock = HeldLock(self.out)
@@ -241,7 +200,7 @@ class HeldFolder(ConcurrencyCase):
         self.lock.release()
         doc = self.poolcert_json(["csr", "spec.toml", "--no-wait"])
         self.assertEqual(doc["summary"]["created"], 5)
-        self.assertOneMatchingKeyPerServer(self.out, fqdns(5))
+        self.assertOneMatchingKeyPerServer(self.out, h.pool_fqdns(5))
 
     def test_waits_saying_so_once_then_runs_when_the_lock_is_released(self):
         proc = self.start(["csr", "spec.toml", "--json"])
@@ -264,7 +223,7 @@ class HeldFolder(ConcurrencyCase):
         self.assertEqual(len(lines), 1, lines)  # said once
         doc = json.loads(so)
         self.assertEqual(doc["summary"]["created"], 5)
-        self.assertOneMatchingKeyPerServer(self.out, fqdns(5))
+        self.assertOneMatchingKeyPerServer(self.out, h.pool_fqdns(5))
 
     def start_waiting_run(self):
         """Starts `csr --json` on the held folder; returns it once it says it is waiting."""
@@ -288,10 +247,10 @@ class HeldFolder(ConcurrencyCase):
         doc = json.loads(so)
         self.assertEqual({s["key_action"] for s in doc["servers"]}, {"reuse"})
         self.assertEqual(doc["summary"]["reused"], 5)
-        for server in fqdns(5):
+        for server in h.pool_fqdns(5):
             self.assertEqual((self.out / f"{server}.key").read_bytes(),
                              (pre / f"{server}.key").read_bytes())
-        self.assertOneMatchingKeyPerServer(self.out, fqdns(5))
+        self.assertOneMatchingKeyPerServer(self.out, h.pool_fqdns(5))
 
     def test_a_key_made_while_waiting_is_checked_like_any_existing_key(self):
         # An RSA key for an ECDSA spec, there only once the run got the folder: decided again
@@ -321,7 +280,7 @@ class HeldFolder(ConcurrencyCase):
 
     def test_inf_does_not_take_the_lock(self):
         # --format inf makes no key (certreq does, on Windows): no lock to wait for.
-        make_spec(self.tmp, 5, key="rsa", name="rsa.toml")
+        h.write_pool_spec(self.tmp, 5, key="rsa", name="rsa.toml")
         rc, so, se = self.poolcert(["csr", "rsa.toml", "--format", "inf", "--no-wait"],
                                    timeout=60)
         self.assertEqual(rc, 0, se)
@@ -331,7 +290,7 @@ class HeldFolder(ConcurrencyCase):
 class KilledRun(ConcurrencyCase):
 
     def test_a_killed_run_leaves_no_lock(self):
-        make_spec(self.tmp, 40, key="rsa")
+        h.write_pool_spec(self.tmp, 40, key="rsa")
         out = self.tmp / "out"
         proc = self.start(["csr", "spec.toml", "--jobs", "1"], stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
@@ -345,7 +304,7 @@ class KilledRun(ConcurrencyCase):
         self.assertFalse(is_locked(out), "the lock outlived the killed run")
         rc, so, se = self.poolcert(["csr", "spec.toml", "--no-wait"])
         self.assertEqual(rc, 0, se)
-        self.assertOneMatchingKeyPerServer(out, fqdns(40))
+        self.assertOneMatchingKeyPerServer(out, h.pool_fqdns(40))
 
 
 if __name__ == "__main__":

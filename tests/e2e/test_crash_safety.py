@@ -51,51 +51,11 @@ MAX_ATTEMPTS = 4 * KILLS
 STAGES = {"early": (0.0, 0.1), "mid": (0.1, 0.7), "late": (0.7, 1.0)}
 OPENSSL_SAMPLE = 12
 
-FQDNS = [f"srv{i:04d}.company.local" for i in range(1, SERVER_COUNT + 1)]
+FQDNS = h.pool_fqdns(SERVER_COUNT)
 EXPECTED_NAMES = {f"{f}.{ext}" for f in FQDNS for ext in ("key", "csr")}
 # file_io.cpp: ".<final name>.poolcert-<pid>-XXXXXX" (mkostemp), and the output folder probe.
 TEMP_RE = re.compile(r"^\.(?P<target>.+)\.poolcert-(?P<pid>\d+)-[A-Za-z0-9]{6}$")
 PROBE_RE = re.compile(r"^\.poolcert-probe-[A-Za-z0-9]{6}$")
-
-# As scripts/bench writes it: the OCS enterprise rules with ECDSA allowed (the shipped profiles
-# are RSA only), and P-256 keys, the fastest to make, so 300 servers take well under a second.
-PROFILE = """\
-description = "crash test: OCS enterprise rules, ECDSA allowed"
-key_usage = ["digitalSignature", "keyEncipherment"]
-[subject]
-cn = "{pool_fqdn}"
-[san]
-dns = ["{pool_fqdn}", "sip.{sip_domain}", "{pool_host}.{sip_domain}", "{server_fqdn}"]
-wildcards = false
-[eku]
-request = ["serverAuth", "clientAuth"]
-require = ["serverAuth"]
-[key]
-allowed = [
-  { type = "rsa", bits = [2048, 3072, 4096] },
-  { type = "ecdsa", curves = ["P-256", "P-384"] },
-]
-default = { type = "ecdsa", curve = "P-256" }
-[signature]
-digest = "sha256"
-"""
-
-
-def spec_text():
-    head = """\
-profile = "crash-profile.toml"
-output_dir = "out"
-[pool]
-fqdn = "ocspool.company.local"
-sip_domains = ["company.local", "company.com"]
-[key]
-type = "ecdsa"
-curve = "P-256"
-[subject]
-O = "Company"
-"""
-    return head + "".join(f'[[server]]\nfqdn = "{fqdn}"\n' for fqdn in FQDNS)
-
 
 def wait_for_exit(proc, seconds):
     """Waits up to `seconds` for `proc` to exit, waking at once if it does (Linux pidfd).
@@ -124,8 +84,9 @@ def public_der(public_key):
 class CrashSafety(h.TempDirTestCase):
     def setUp(self):
         super().setUp()
-        (self.tmp / "crash-profile.toml").write_text(PROFILE)
-        self.spec = self.write_spec(spec_text())
+        # scripts/bench's spec: ECDSA P-256 keys, the fastest to make (300 servers in well
+        # under a second), so that kills land at every stage of a run.
+        self.spec = h.write_pool_spec(self.tmp, SERVER_COUNT)
         self.out = self.tmp / "out"
         self.logs = self.tmp / "logs"  # outside the output folder: it must hold outputs only
         self.logs.mkdir()
