@@ -10,7 +10,6 @@ itself (not by poolcert), so `--check` is judged against DNS data poolcert did n
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess

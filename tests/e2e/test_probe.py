@@ -35,11 +35,7 @@ class Fixture:
 
     def __init__(self, folder):
         self.dir = Path(folder)
-        self.spec = h.copy_example(self.dir)
-        rc, out, err = h.poolcert(["csr", self.spec], self.dir, env=h.profile_env())
-        if rc != 0:
-            raise AssertionError(f"poolcert csr failed ({rc}):\n{out}\n{err}")
-        self.keys = self.dir / "out"
+        self.spec, self.keys = h.make_example_keys(self.dir)
         self.key = self.keys / f"{S1}.key"
         self.csr = self.keys / f"{S1}.csr"
         self.ca = testca.TestCA(self.dir / "ca")

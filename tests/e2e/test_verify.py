@@ -37,11 +37,7 @@ class Fixture:
 
     def __init__(self, folder):
         self.dir = Path(folder)
-        self.spec = h.copy_example(self.dir)
-        rc, out, err = h.poolcert(["csr", self.spec], self.dir, env=h.profile_env())
-        if rc != 0:
-            raise AssertionError(f"poolcert csr failed ({rc}):\n{out}\n{err}")
-        self.keys = self.dir / "out"  # the spec's output_dir, relative to the spec
+        self.spec, self.keys = h.make_example_keys(self.dir)  # the spec's output_dir, relative to the spec
         self.csr = {s: self.keys / f"{s}.csr" for s in h.SERVERS}
         self.ca = testca.TestCA(self.dir / "ca")
         self.root = self.ca.root_pem
