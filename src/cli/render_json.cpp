@@ -111,6 +111,17 @@ json server_report_json(const ServerReport& s) {
   return out;
 }
 
+// What plan --json and csr --json both say of a job: which certificate of which server, under
+// which spec and profile.
+json job_json(const ServerJob& job, const CertificatePlan& plan) {
+  return {{"server", plan.server_fqdn},
+          {"certificate", certificate_json(plan.certificate)},
+          {"template", plan.template_name.empty() ? json(nullptr) : json(plan.template_name)},
+          {"exportable", plan.exportable},
+          {"spec", job.spec->file.string()},
+          {"profile", job.certificate->profile.name}};
+}
+
 }  // namespace
 
 json plan_json(const std::vector<ServerJob>& jobs, const std::vector<std::string>& warnings) {
@@ -119,26 +130,21 @@ json plan_json(const std::vector<ServerJob>& jobs, const std::vector<std::string
     const CertificatePlan plan = job.plan();
     json reasons = json::array();
     for (const DerivedName& d : plan.sans) reasons.push_back(d.reason);
-    servers.push_back(
-        {{"server", plan.server_fqdn},
-         {"certificate", certificate_json(plan.certificate)},
-         {"template", plan.template_name.empty() ? json(nullptr) : json(plan.template_name)},
-         {"exportable", plan.exportable},
-         {"spec", job.spec->file.string()},
-         {"profile", job.certificate->profile.name},
-         {"subject", join_name(plan.subject)},
-         {"common_name", plan.common_name},
-         {"sans", sans_json(plan)},
-         {"san_reasons", reasons},
-         {"eku", plan.eku},
-         {"key_usage", plan.key_usage},
-         {"key", key_json(plan.key)},
-         {"signature_digest", plan.digest},
-         {"output_dir", job.output_dir.string()},
-         {"key_path", job.key_path().string()},
-         {"csr_path", job.csr_path().string()},
-         {"key_exists", job.key_exists},
-         {"key_action", key_action_name(job.action)}});
+    json out = job_json(job, plan);
+    out.update(json{{"subject", join_name(plan.subject)},
+                    {"common_name", plan.common_name},
+                    {"sans", sans_json(plan)},
+                    {"san_reasons", reasons},
+                    {"eku", plan.eku},
+                    {"key_usage", plan.key_usage},
+                    {"key", key_json(plan.key)},
+                    {"signature_digest", plan.digest},
+                    {"output_dir", job.output_dir.string()},
+                    {"key_path", job.key_path().string()},
+                    {"csr_path", job.csr_path().string()},
+                    {"key_exists", job.key_exists},
+                    {"key_action", key_action_name(job.action)}});
+    servers.push_back(std::move(out));
   }
   return {{"servers", servers}, {"warnings", warnings}};
 }
@@ -160,22 +166,17 @@ json csr_json(const std::vector<ServerJob>& jobs, const std::vector<ServerResult
     } else {
       ++created;
     }
-    servers.push_back(
-        {{"server", plan.server_fqdn},
-         {"certificate", certificate_json(plan.certificate)},
-         {"template", plan.template_name.empty() ? json(nullptr) : json(plan.template_name)},
-         {"exportable", plan.exportable},
-         {"spec", job.spec->file.string()},
-         {"profile", job.certificate->profile.name},
-         {"status", r.ok ? "ok" : "failed"},
-         {"error", r.ok ? json(nullptr) : json(r.error)},
-         {"key_path", job.key_path().string()},
-         {"csr_path", job.csr_path().string()},
-         {"key_action", key_action_name(r.action)},
-         {"key_backup", r.key_backup ? json(r.key_backup->string()) : json(nullptr)},
-         {"subject", join_name(plan.subject)},
-         {"sans", sans_json(plan)},
-         {"spki_sha256", r.ok ? json(r.spki_sha256) : json(nullptr)}});
+    json out = job_json(job, plan);
+    out.update(json{{"status", r.ok ? "ok" : "failed"},
+                    {"error", r.ok ? json(nullptr) : json(r.error)},
+                    {"key_path", job.key_path().string()},
+                    {"csr_path", job.csr_path().string()},
+                    {"key_action", key_action_name(r.action)},
+                    {"key_backup", r.key_backup ? json(r.key_backup->string()) : json(nullptr)},
+                    {"subject", join_name(plan.subject)},
+                    {"sans", sans_json(plan)},
+                    {"spki_sha256", r.ok ? json(r.spki_sha256) : json(nullptr)}});
+    servers.push_back(std::move(out));
   }
   return {{"servers", servers},
           {"warnings", file_warnings_json(warnings)},
