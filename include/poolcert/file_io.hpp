@@ -48,6 +48,49 @@ enum class FolderSync {
 void write_file_atomic(const std::filesystem::path& path, std::string_view data, mode_t mode,
                        Existing existing, FolderSync folder_sync = FolderSync::kNow);
 
+// StagedFile is a file's new content in a temporary file beside its destination (created 0600,
+// written, given its final mode with fchmod whatever the umask), neither durable nor in place yet.
+// A batch stages its files, makes them all durable at once (sync_staged), then installs each:
+// every file's data is on disk before its name points at it, for one disk flush per batch
+// instead of one per file. Destroying a StagedFile that was not installed removes its temporary
+// file. Move-only.
+class StagedFile {
+ public:
+  // Writes `data` to a new temporary file for `path`. Throws IoError (kOperation).
+  StagedFile(std::filesystem::path path, std::string_view data, mode_t mode);
+  ~StagedFile();
+  StagedFile(StagedFile&& other) noexcept;
+  StagedFile& operator=(StagedFile&& other) noexcept;
+  StagedFile(const StagedFile&) = delete;
+  StagedFile& operator=(const StagedFile&) = delete;
+
+  const std::filesystem::path& path() const noexcept { return path_; }
+
+  // install puts the file in place: rename (kReplace) or link, which never replaces anything
+  // (kKeep: throws FileExistsError when the destination is there). Its data must have been made
+  // durable by sync_staged first (std::logic_error otherwise). The folder entry is durable only
+  // once the folder is synced (sync_folder). Throws IoError (kOperation).
+  void install(Existing existing);
+
+ private:
+  friend void sync_staged(const std::vector<StagedFile*>& files);
+  void remove_temp() noexcept;
+
+  std::filesystem::path path_;
+  std::filesystem::path tmp_;
+  int fd_ = -1;
+  bool durable_ = false;
+};
+
+// sync_staged makes the data of every file in `files` durable. Files are grouped by file system;
+// a group of kSyncfsBatch files or more on a file system whose syncfs(2) writes out every file's
+// data and metadata and reports write errors (ext2/3/4, XFS, Btrfs and tmpfs, on Linux 5.8 or
+// later) is synced with one syncfs; any other group with an fsync(2) of each file. syncfs also
+// writes out other programs' pending data on that file system: the price of one flush for many
+// files. Throws IoError (kOperation); then no file of the failed group is durable.
+inline constexpr std::size_t kSyncfsBatch = 4;
+void sync_staged(const std::vector<StagedFile*>& files);
+
 // sync_folder fsyncs the folder `dir`, making the renames and links done in it durable. Throws
 // IoError (kOperation).
 void sync_folder(const std::filesystem::path& dir);

@@ -21,9 +21,12 @@ namespace {
 
 constexpr mode_t kKeyMode = 0600;
 constexpr mode_t kCsrMode = 0644;  // a CSR holds only public data
-// Writers wait on the disk (fsync), not on the CPU: a few of them keep the disk busy while the
-// --jobs workers make keys, and let the file system commit several fsyncs at once.
-constexpr std::size_t kWriters = 8;
+// The most jobs the writer puts on disk with one flush (sync_staged). Bigger batches save little
+// more and hold more keys in memory.
+constexpr std::size_t kBatch = 64;
+// How long the writer waits for a batch to fill before it writes what it has. Fast keys (ECDSA)
+// fill a batch well within it; slow ones (RSA, seconds for 4096 bits) are written one by one.
+constexpr std::chrono::milliseconds kBatchLinger{50};
 
 // Prepared is one server's work done in memory by a key worker, for a writer to put on disk.
 struct Prepared {
@@ -63,42 +66,93 @@ Prepared prepare(const ServerJob& job, std::size_t index, const RunOptions& opti
   return out;
 }
 
-// The disk half of a job. Folder entries are made durable later, once per folder (sync_folder
-// in run_jobs); every file's data is on disk before its name points at it.
-ServerResult persist(const ServerJob& job, Prepared& work, const RunOptions& options) {
-  ServerResult result;
-  result.action = job.action;
-  if (!work.error.empty()) {
-    result.error = work.error;
-    return result;
+// A job's new files, written to temporary files by stage(), durable after sync_staged, put in
+// place by install().
+struct StagedJob {
+  std::optional<StagedFile> key;  // create, rekey
+  std::optional<StagedFile> csr;
+};
+
+// The disk half of a job, step 1: its new key and request in temporary files, nothing in place.
+void stage(const ServerJob& job, const Prepared& work, StagedJob& staged) {
+  if (job.action != KeyAction::kReuse) staged.key.emplace(job.key_path(), work.key_pem, kKeyMode);
+  staged.csr.emplace(job.csr_path(), work.csr_pem, kCsrMode);
+}
+
+// Step 3, once the staged files are durable: put them in place, the key before its request.
+// Folder entries are made durable later, once per folder (sync_written_folders).
+void install(const ServerJob& job, Prepared& work, StagedJob& staged, const RunOptions& options,
+             ServerResult& result) {
+  if (staged.key) {
+    // The old CSR goes first: a kill at any later point leaves a key without a CSR (the next run
+    // makes it) but never a new key beside a CSR of the old one.
+    remove_file(job.csr_path());
+    if (job.action == KeyAction::kRekey) {
+      result.key_backup = move_aside(job.key_path(), "." + utc_timestamp() + ".bak");
+    }
+    try {
+      staged.key->install(Existing::kKeep);
+    } catch (const FileExistsError&) {
+      // Another run installed a key first: that key is the one to use, never a second one, and
+      // the staged request (of our key) is thrown away.
+      result.action = KeyAction::kReuse;
+      ossl::UniquePtr<EVP_PKEY> theirs = read_private_key(job.key_path(), options.passphrase);
+      make_request(job.plan(), theirs.get(), work);
+      write_file_atomic(job.csr_path(), work.csr_pem, kCsrMode, Existing::kReplace,
+                        FolderSync::kLater);
+      staged.csr.reset();
+    }
+  }
+  if (staged.csr) staged.csr->install(Existing::kReplace);
+  result.spki_sha256 = work.spki_sha256;
+  result.ok = true;
+}
+
+// Puts a batch of prepared jobs on disk: every file staged, all made durable together (one disk
+// flush for the batch where the file system allows it), then installed in order. A job that
+// fails is reported as failed; the others go on.
+void commit_batch(const std::vector<ServerJob>& jobs, std::vector<Prepared>& batch,
+                  const RunOptions& options, std::vector<ServerResult>& results) {
+  std::vector<StagedJob> staged(batch.size());
+  std::vector<StagedFile*> files;
+  for (std::size_t b = 0; b < batch.size(); ++b) {
+    const Prepared& work = batch[b];
+    ServerResult& result = results[work.index];
+    result.action = jobs[work.index].action;
+    if (!work.error.empty()) {
+      result.error = work.error;
+      continue;
+    }
+    try {
+      stage(jobs[work.index], work, staged[b]);
+      for (auto* f : {&staged[b].key, &staged[b].csr}) {
+        if (*f) files.push_back(&**f);
+      }
+    } catch (const std::exception& e) {
+      result.error = e.what();
+      staged[b] = {};
+    }
   }
   try {
-    const fs::path key_path = job.key_path();
-    const fs::path csr_path = job.csr_path();
-    if (job.action != KeyAction::kReuse) {
-      // The old CSR goes first: a kill at any later point leaves a key without a CSR (the next
-      // run makes it) but never a new key beside a CSR of the old one.
-      remove_file(csr_path);
-      if (job.action == KeyAction::kRekey) {
-        result.key_backup = move_aside(key_path, "." + utc_timestamp() + ".bak");
-      }
-      try {
-        write_file_atomic(key_path, work.key_pem, kKeyMode, Existing::kKeep, FolderSync::kLater);
-      } catch (const FileExistsError&) {
-        // Another run installed a key first: that key is the one to use, never a second one.
-        result.action = KeyAction::kReuse;
-        ossl::UniquePtr<EVP_PKEY> theirs = read_private_key(key_path, options.passphrase);
-        make_request(job.plan(), theirs.get(), work);
-      }
-    }
-    write_file_atomic(csr_path, work.csr_pem, kCsrMode, Existing::kReplace, FolderSync::kLater);
-    result.spki_sha256 = work.spki_sha256;
-    result.ok = true;
+    sync_staged(files);
   } catch (const std::exception& e) {
-    result.error = e.what();
+    for (std::size_t b = 0; b < batch.size(); ++b) {
+      if (staged[b].csr) results[batch[b].index].error = e.what();
+    }
+    staged.clear();  // removes every temporary file: nothing of the batch is put in place
   }
-  OPENSSL_cleanse(work.key_pem.data(), work.key_pem.size());  // no key text left in freed memory
-  return result;
+  for (std::size_t b = 0; b < staged.size(); ++b) {
+    if (!staged[b].csr) continue;
+    Prepared& work = batch[b];
+    try {
+      install(jobs[work.index], work, staged[b], options, results[work.index]);
+    } catch (const std::exception& e) {
+      results[work.index].error = e.what();
+    }
+  }
+  for (Prepared& work : batch) {
+    OPENSSL_cleanse(work.key_pem.data(), work.key_pem.size());  // no key text left in freed memory
+  }
 }
 
 // Makes every written folder entry durable; a folder that cannot be synced fails its servers.
@@ -273,31 +327,31 @@ std::vector<fs::path> write_inf_jobs(const std::vector<ServerJob>& jobs) {
 std::vector<ServerResult> run_jobs(const std::vector<ServerJob>& jobs, const RunOptions& options) {
   std::vector<ServerResult> results(jobs.size());
   if (jobs.empty()) return results;
-  const std::size_t writers = std::min(kWriters, jobs.size());
-  BoundedQueue<Prepared> ready(2 * writers);  // bounded: memory stays flat in the pool's size
+  // Bounded: memory stays flat in the pool's size. Twice a batch: the key workers go on while
+  // the writer waits for the disk.
+  BoundedQueue<Prepared> ready(2 * kBatch);
   std::atomic<std::size_t> next{0};
-  std::atomic<std::size_t> done{0};
   auto key_worker = [&] {
     for (std::size_t i = next++; i < jobs.size(); i = next++)
       ready.push(prepare(jobs[i], i, options));
   };
-  auto writer = [&] {
-    while (std::optional<Prepared> work = ready.pop()) {
-      results[work->index] = persist(jobs[work->index], *work, options);
-      std::size_t finished = ++done;
+  // One writer: while it waits for the disk, prepared jobs pile up into its next batch.
+  std::thread writer([&] {
+    std::size_t finished = 0;
+    for (std::vector<Prepared> batch; !(batch = ready.pop_batch(kBatch, kBatchLinger)).empty();) {
+      commit_batch(jobs, batch, options, results);
+      finished += batch.size();
       if (options.progress) options.progress(finished, jobs.size());
     }
-  };
+  });
   const std::size_t key_workers =
       std::max<std::size_t>(1, std::min<std::size_t>(options.jobs, jobs.size()));
-  std::vector<std::thread> writer_threads;
-  for (std::size_t t = 0; t < writers; ++t) writer_threads.emplace_back(writer);
   std::vector<std::thread> key_threads;
   for (std::size_t t = 1; t < key_workers; ++t) key_threads.emplace_back(key_worker);
   key_worker();  // the calling thread makes keys too
   for (std::thread& t : key_threads) t.join();
   ready.close();
-  for (std::thread& t : writer_threads) t.join();
+  writer.join();
   sync_written_folders(jobs, results);
   return results;
 }

@@ -2,7 +2,10 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <linux/magic.h>
 #include <sys/file.h>
+#include <sys/statfs.h>
+#include <sys/utsname.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +16,8 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <map>
+#include <stdexcept>
 #include <utility>
 
 #include "poolcert/error.hpp"
@@ -76,6 +81,31 @@ std::pair<fs::path, int> make_temp(const fs::path& path) {
   return {fs::path(pattern), fd};
 }
 
+// Whether syncfs(2) on the file system of `fd` is as good as an fsync of every file on it: a
+// local file system whose sync writes every dirty file's data and metadata and then flushes the
+// disk cache, on a kernel whose syncfs reports write errors (Linux 5.8 and later; before, it
+// returned 0 whatever happened). Network and FUSE file systems may sync less: they get fsync.
+bool syncfs_covers(int fd) {
+  static const bool kernel_reports_errors = [] {
+    struct utsname u {};
+    int major = 0, minor = 0;
+    return ::uname(&u) == 0 && std::sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
+           (major > 5 || (major == 5 && minor >= 8));
+  }();
+  if (!kernel_reports_errors) return false;
+  struct statfs sfs {};
+  if (::fstatfs(fd, &sfs) != 0) return false;
+  switch (static_cast<unsigned long>(sfs.f_type)) {
+    case EXT4_SUPER_MAGIC:  // also ext2 and ext3
+    case XFS_SUPER_MAGIC:
+    case BTRFS_SUPER_MAGIC:
+    case TMPFS_MAGIC:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // "0644": the permission bits as chmod takes them.
 std::string octal_mode(mode_t mode) {
   char buf[8];
@@ -118,33 +148,96 @@ std::string read_input_file(const fs::path& file, std::size_t max_bytes) {
   return data;
 }
 
-void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode, Existing existing,
-                       FolderSync folder_sync) {
-  auto [tmp, raw_fd] = make_temp(path);
-  FdGuard fd(raw_fd);
+StagedFile::StagedFile(fs::path path, std::string_view data, mode_t mode) : path_(std::move(path)) {
+  auto [tmp, fd] = make_temp(path_);
+  tmp_ = std::move(tmp);
+  fd_ = fd;
   try {
-    write_all(fd.get(), data, tmp);
+    write_all(fd_, data, tmp_);
     // fchmod, not the umask, decides the mode: keys stay 0600 under umask 000.
-    if (::fchmod(fd.get(), mode) != 0) throw IoError(ErrorKind::kOperation, tmp, "chmod", errno);
-    if (::fsync(fd.get()) != 0) throw IoError(ErrorKind::kOperation, tmp, "sync", errno);
-    if (fd.release_close() != 0) throw IoError(ErrorKind::kOperation, tmp, "close", errno);
-    if (existing == Existing::kReplace) {
-      if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        throw IoError(ErrorKind::kOperation, path, "rename into place", errno);
-      }
-    } else {
-      // link() fails with EEXIST instead of replacing: a key is never overwritten, even by a
-      // concurrent run that got there first.
-      if (::link(tmp.c_str(), path.c_str()) != 0) {
-        if (errno == EEXIST) throw FileExistsError(path);
-        throw IoError(ErrorKind::kOperation, path, "link into place", errno);
-      }
-      ::unlink(tmp.c_str());
-    }
+    if (::fchmod(fd_, mode) != 0) throw IoError(ErrorKind::kOperation, tmp_, "chmod", errno);
   } catch (...) {
-    ::unlink(tmp.c_str());
+    remove_temp();
     throw;
   }
+}
+
+StagedFile::~StagedFile() {
+  remove_temp();
+}
+
+StagedFile::StagedFile(StagedFile&& other) noexcept
+    : path_(std::move(other.path_)),
+      tmp_(std::exchange(other.tmp_, {})),
+      fd_(std::exchange(other.fd_, -1)),
+      durable_(other.durable_) {}
+
+StagedFile& StagedFile::operator=(StagedFile&& other) noexcept {
+  if (this != &other) {
+    remove_temp();
+    path_ = std::move(other.path_);
+    tmp_ = std::exchange(other.tmp_, {});
+    fd_ = std::exchange(other.fd_, -1);
+    durable_ = other.durable_;
+  }
+  return *this;
+}
+
+void StagedFile::remove_temp() noexcept {
+  if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+  if (!tmp_.empty()) ::unlink(tmp_.c_str());
+  tmp_.clear();
+}
+
+void StagedFile::install(Existing existing) {
+  if (!durable_ || tmp_.empty()) throw std::logic_error("StagedFile::install before sync_staged");
+  if (::close(std::exchange(fd_, -1)) != 0) {
+    throw IoError(ErrorKind::kOperation, tmp_, "close", errno);
+  }
+  if (existing == Existing::kReplace) {
+    if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+      throw IoError(ErrorKind::kOperation, path_, "rename into place", errno);
+    }
+  } else {
+    // link() fails with EEXIST instead of replacing: a key is never overwritten, even by a
+    // concurrent run that got there first.
+    if (::link(tmp_.c_str(), path_.c_str()) != 0) {
+      if (errno == EEXIST) throw FileExistsError(path_);
+      throw IoError(ErrorKind::kOperation, path_, "link into place", errno);
+    }
+    ::unlink(tmp_.c_str());
+  }
+  tmp_.clear();
+}
+
+void sync_staged(const std::vector<StagedFile*>& files) {
+  std::map<dev_t, std::vector<StagedFile*>> by_device;
+  for (StagedFile* file : files) {
+    struct stat st {};
+    if (::fstat(file->fd_, &st) != 0) {
+      throw IoError(ErrorKind::kOperation, file->tmp_, "sync", errno);
+    }
+    by_device[st.st_dev].push_back(file);
+  }
+  for (auto& [device, group] : by_device) {
+    if (group.size() >= kSyncfsBatch && syncfs_covers(group.front()->fd_)) {
+      if (::syncfs(group.front()->fd_) != 0) {
+        throw IoError(ErrorKind::kOperation, folder_of(group.front()->path_), "sync", errno);
+      }
+    } else {
+      for (StagedFile* file : group) {
+        if (::fsync(file->fd_) != 0) throw IoError(ErrorKind::kOperation, file->tmp_, "sync", errno);
+      }
+    }
+    for (StagedFile* file : group) file->durable_ = true;
+  }
+}
+
+void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode, Existing existing,
+                       FolderSync folder_sync) {
+  StagedFile staged(path, data, mode);
+  sync_staged({&staged});  // one file: its own fsync
+  staged.install(existing);
   if (folder_sync == FolderSync::kNow) fsync_dir(folder_of(path));
 }
 

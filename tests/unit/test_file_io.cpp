@@ -10,6 +10,7 @@
 #include <memory>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "poolcert/error.hpp"
 #include "poolcert/file_io.hpp"
@@ -67,6 +68,51 @@ TEST_CASE("kKeep never replaces an existing file") {
   CHECK(count_entries(dir.path()) == 1);
   write_file_atomic(dir.path() / "a.key", "third", 0600, Existing::kReplace);
   CHECK(slurp(dir.path() / "a.key") == "third");
+}
+
+TEST_CASE("staged files: nothing in place before install, temporary files gone after") {
+  test::TempDir dir;
+  UmaskScope open_umask(0);
+  std::vector<StagedFile> staged;
+  for (int i = 0; i < 6; ++i) {  // enough for one syncfs on a local file system
+    staged.emplace_back(dir.path() / ("f" + std::to_string(i)), "data " + std::to_string(i),
+                        i % 2 == 0 ? 0600 : 0644);
+  }
+  CHECK(count_entries(dir.path()) == 6);  // six temporary files, no final name yet
+  for (int i = 0; i < 6; ++i) CHECK_FALSE(fs::exists(dir.path() / ("f" + std::to_string(i))));
+  // Installing before the data is durable is a bug in the caller, caught.
+  CHECK_THROWS_AS(staged[0].install(Existing::kKeep), std::logic_error);
+  std::vector<StagedFile*> files;
+  for (StagedFile& f : staged) files.push_back(&f);
+  sync_staged(files);
+  for (StagedFile& f : staged) f.install(Existing::kKeep);
+  CHECK(count_entries(dir.path()) == 6);  // the final names only
+  for (int i = 0; i < 6; ++i) {
+    fs::path p = dir.path() / ("f" + std::to_string(i));
+    CHECK(slurp(p) == "data " + std::to_string(i));
+    CHECK(mode_of(p) == (i % 2 == 0 ? 0600 : 0644));
+  }
+}
+
+TEST_CASE("a staged file that is never installed leaves nothing behind") {
+  test::TempDir dir;
+  {
+    StagedFile a(dir.path() / "a.key", "secret", 0600);
+    StagedFile b(dir.path() / "b.key", "secret", 0600);
+    sync_staged({&a, &b});
+    StagedFile moved(std::move(b));  // the temporary file goes with the move
+    CHECK(count_entries(dir.path()) == 2);
+  }
+  CHECK(count_entries(dir.path()) == 0);
+}
+
+TEST_CASE("a staged key is never linked over an existing one") {
+  test::TempDir dir;
+  write_file_atomic(dir.path() / "a.key", "first", 0600, Existing::kKeep);
+  StagedFile second(dir.path() / "a.key", "second", 0600);
+  sync_staged({&second});
+  CHECK_THROWS_AS(second.install(Existing::kKeep), FileExistsError);
+  CHECK(slurp(dir.path() / "a.key") == "first");
 }
 
 TEST_CASE("move_aside never replaces an earlier backup") {
