@@ -67,7 +67,7 @@ Prepared prepare(const ServerJob& job, std::size_t index, const RunOptions& opti
 }
 
 // A job's new files, written to temporary files by stage(), durable after sync_staged, put in
-// place by install().
+// place by install_job().
 struct StagedJob {
   std::optional<StagedFile> key;  // create, rekey
   std::optional<StagedFile> csr;
@@ -81,8 +81,8 @@ void stage(const ServerJob& job, const Prepared& work, StagedJob& staged) {
 
 // Step 3, once the staged files are durable: put them in place, the key before its request.
 // Folder entries are made durable later, once per folder (sync_written_folders).
-void install(const ServerJob& job, Prepared& work, StagedJob& staged, const RunOptions& options,
-             ServerResult& result) {
+void install_job(const ServerJob& job, Prepared& work, StagedJob& staged, const RunOptions& options,
+                 ServerResult& result) {
   if (staged.key) {
     // The old CSR goes first: a kill at any later point leaves a key without a CSR (the next run
     // makes it) but never a new key beside a CSR of the old one.
@@ -145,7 +145,7 @@ void commit_batch(const std::vector<ServerJob>& jobs, std::vector<Prepared>& bat
     if (!staged[b].csr) continue;
     Prepared& work = batch[b];
     try {
-      install(jobs[work.index], work, staged[b], options, results[work.index]);
+      install_job(jobs[work.index], work, staged[b], options, results[work.index]);
     } catch (const std::exception& e) {
       results[work.index].error = e.what();
     }

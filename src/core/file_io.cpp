@@ -1,12 +1,12 @@
 #include "poolcert/file_io.hpp"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <linux/magic.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/utsname.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -226,7 +226,8 @@ void sync_staged(const std::vector<StagedFile*>& files) {
       }
     } else {
       for (StagedFile* file : group) {
-        if (::fsync(file->fd_) != 0) throw IoError(ErrorKind::kOperation, file->tmp_, "sync", errno);
+        if (::fsync(file->fd_) != 0)
+          throw IoError(ErrorKind::kOperation, file->tmp_, "sync", errno);
       }
     }
     for (StagedFile* file : group) file->durable_ = true;

@@ -62,7 +62,8 @@ TEST_CASE("BoundedQueue: pop_batch takes what is queued, up to its limit, in ord
   BoundedQueue<int> queue(8);
   for (int i = 0; i < 5; ++i) queue.push(i);
   CHECK(queue.pop_batch(3, kNoLinger) == std::vector<int>{0, 1, 2});
-  CHECK(queue.pop_batch(3, kNoLinger) == std::vector<int>{3, 4});  // fewer than the limit: no waiting
+  CHECK(queue.pop_batch(3, kNoLinger) ==
+        std::vector<int>{3, 4});  // fewer than the limit: no waiting
   queue.push(5);
   queue.close();
   CHECK(queue.pop_batch(3, kNoLinger) == std::vector<int>{5});  // closed: the rest is still drained
