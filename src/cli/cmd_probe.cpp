@@ -60,15 +60,17 @@ Outcome run_probe(const ProbeCliOptions& opt) {
   VerifyReport report = verify(spec, presented, options);
   print_file_warnings(std::cerr, report.warnings);
   if (opt.server.empty()) keep_probed_servers(report);
+  Outcome outcome = report.failed() ? Outcome::kFailed : Outcome::kOk;  // before report is moved
   if (opt.json) {
-    std::cout << probe_json(where, target.sni, result, presented.size(), report).dump(2) << "\n";
+    std::cout << probe_json(where, target.sni, result, presented.size(), std::move(report)).dump(2)
+              << "\n";
   } else {
     std::cout << where << ": " << result.protocol << ", " << result.cipher << ", "
               << presented.size() << " certificate(s) presented"
               << (target.sni.empty() ? "" : ", SNI " + target.sni) << "\n\n";
     print_verify(std::cout, report, use_colour());
   }
-  return report.failed() ? Outcome::kFailed : Outcome::kOk;
+  return outcome;
 }
 
 }  // namespace

@@ -55,13 +55,16 @@ Outcome run_verify(const VerifyCliOptions& opt) {
   }
   VerifyReport report = verify(spec, inputs.certs, options);
   print_file_warnings(std::cerr, report.warnings);  // on stderr with --json too
+  // Decided before rendering: the JSON report consumes the report.
+  Outcome outcome = !inputs.errors.empty() ? Outcome::kBadInput  // outweighs any check result
+                    : report.failed()      ? Outcome::kFailed
+                                           : Outcome::kOk;
   if (opt.json) {
-    std::cout << verify_json(report, inputs).dump(2) << "\n";
+    std::cout << verify_json(std::move(report), inputs).dump(2) << "\n";
   } else {
     print_verify(std::cout, report, use_colour());
   }
-  if (!inputs.errors.empty()) return Outcome::kBadInput;  // outweighs any check result
-  return report.failed() ? Outcome::kFailed : Outcome::kOk;
+  return outcome;
 }
 
 }  // namespace

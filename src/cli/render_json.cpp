@@ -87,25 +87,28 @@ json file_warnings_json(const std::vector<FileWarning>& warnings) {
 // A verify report has tens of thousands of checks: they are built member by member and moved into
 // place, as the initializer-list form makes each {key, value} a two-element array first (and
 // copied each server's whole list of checks): half of verify_json's time for 2000 certificates.
-json check_json(const CheckResult& c) {
+// The check's strings are moved, not copied, out of the report (verify_json consumes it): a
+// second copy of every message was a third of the remaining build time.
+json check_json(CheckResult&& c) {
   json::object_t out;
-  out.emplace("id", c.id);
+  out.emplace("id", std::move(c.id));
   out.emplace("status", check_status_name(c.status));
-  out.emplace("message", c.message);
-  out.emplace("expected", c.expected);
-  out.emplace("found", c.found);
+  out.emplace("message", std::move(c.message));
+  out.emplace("expected", std::move(c.expected));
+  out.emplace("found", std::move(c.found));
   return out;
 }
 
-json server_report_json(const ServerReport& s) {
+json server_report_json(ServerReport&& s) {
   json::array_t checks;
   checks.reserve(s.checks.size());
-  for (const CheckResult& c : s.checks) checks.push_back(check_json(c));
+  for (CheckResult& c : s.checks) checks.push_back(check_json(std::move(c)));
   json::object_t out;
-  out.emplace("server", s.server);
+  out.emplace("server", std::move(s.server));
   out.emplace("certificate", certificate_json(s.certificate));
-  out.emplace("profile", s.profile);
-  out.emplace("template", s.template_name.empty() ? json(nullptr) : json(s.template_name));
+  out.emplace("profile", std::move(s.profile));
+  out.emplace("template",
+              s.template_name.empty() ? json(nullptr) : json(std::move(s.template_name)));
   out.emplace("cert", s.cert.empty() ? json(nullptr) : json(s.cert.string()));
   out.emplace("checks", std::move(checks));
   return out;
@@ -251,9 +254,9 @@ json inspect_json(const std::vector<InspectedFile>& files) {
   return {{"files", out}};
 }
 
-json verify_json(const VerifyReport& report, const CertificateInputs& inputs) {
+json verify_json(VerifyReport&& report, const CertificateInputs& inputs) {
   json servers = json::array();
-  for (const ServerReport& s : report.servers) servers.push_back(server_report_json(s));
+  for (ServerReport& s : report.servers) servers.push_back(server_report_json(std::move(s)));
   json unmatched = json::array();
   for (const UnmatchedCertificate& u : report.unmatched) {
     unmatched.push_back(
@@ -271,6 +274,7 @@ json verify_json(const VerifyReport& report, const CertificateInputs& inputs) {
   json ignored = json::array();
   for (const auto& file : inputs.ignored) ignored.push_back(file.string());
   // Moved in: an lvalue in an initializer list is copied, and `servers` is the whole report.
+  // The summary reads only the checks' statuses, which moving their strings out leaves.
   return {{"servers", std::move(servers)},
           {"unmatched", std::move(unmatched)},
           {"superseded", std::move(superseded)},
@@ -319,8 +323,8 @@ json dns_check_json(const std::vector<RecordCheck>& checks,
 }
 
 json probe_json(const std::string& target, const std::string& sni, const ProbeResult& result,
-                std::size_t chain_length, const VerifyReport& report) {
-  json out = verify_json(report, CertificateInputs{});
+                std::size_t chain_length, VerifyReport&& report) {
+  json out = verify_json(std::move(report), CertificateInputs{});
   out.erase("errors");
   out.erase("ignored");
   out["target"] = target;

@@ -33,7 +33,8 @@ nlohmann::json profiles_json(const std::vector<Profile>& profiles);
 nlohmann::json inf_json(const std::vector<ServerJob>& jobs,
                         const std::vector<std::filesystem::path>& infs);
 nlohmann::json inspect_json(const std::vector<InspectedFile>& files);
-nlohmann::json verify_json(const VerifyReport& report, const CertificateInputs& inputs);
+// verify_json and probe_json consume the report: its strings are moved into the document.
+nlohmann::json verify_json(VerifyReport&& report, const CertificateInputs& inputs);
 nlohmann::json pfx_json(const std::filesystem::path& pfx, const std::string& server,
                         const std::string& friendly_name, std::size_t chain_length,
                         const std::string& encryption, bool forced,
@@ -44,7 +45,7 @@ nlohmann::json dns_check_json(const std::vector<RecordCheck>& checks,
                               const std::vector<std::string>& warnings);
 nlohmann::json probe_json(const std::string& target, const std::string& sni,
                           const ProbeResult& result, std::size_t chain_length,
-                          const VerifyReport& report);
+                          VerifyReport&& report);
 
 }  // namespace poolcert::cli
 
