@@ -5,6 +5,10 @@
 #include <csignal>
 #include <iostream>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "commands.hpp"
 #include "poolcert/error.hpp"
 
@@ -33,6 +37,14 @@ int exit_code_of(poolcert::cli::Outcome outcome) {
 }  // namespace
 
 int main(int argc, char** argv) {
+#ifdef __GLIBC__
+  // No fastbins: a report of tens of thousands of small objects (verify --json: half a million
+  // allocations for 2000 certificates) is freed in the order it was built, and with fastbins every
+  // free that coalesces a large block first runs malloc_consolidate over the fastbins. That made
+  // freeing the 2000-certificate --json document cost 45 ms instead of 17 ms. Small blocks still
+  // come from the per-thread tcache.
+  mallopt(M_MXFAST, 0);
+#endif
   // A peer or a pipe that closes early is an error to report, not a reason to die silently.
   std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{
