@@ -153,13 +153,27 @@ O = "Company"
     return spec
 
 
+def poolcert_ok(args, cwd, what, **kw):
+    """poolcert(...) for a set-up step that must work: raises AssertionError naming `what`, with
+    poolcert's output, when it exits non-zero. Returns (stdout, stderr)."""
+    rc, out, err = poolcert(args, cwd, **kw)
+    if rc != 0:
+        raise AssertionError(f"poolcert {what} failed ({rc}):\n{out}\n{err}")
+    return out, err
+
+
+def module_temp_dir(prefix):
+    """A temporary folder for a module's shared fixture, removed when the module's tests end."""
+    tmp = tempfile.TemporaryDirectory(prefix=prefix)
+    unittest.addModuleCleanup(tmp.cleanup)
+    return Path(tmp.name)
+
+
 def make_example_keys(folder):
     """Copies the reference spec into `folder` and runs `poolcert csr` on it; returns the spec
     and the key folder (the spec's output_dir, `out`). Raises when csr fails."""
     spec = copy_example(folder)
-    rc, out, err = poolcert(["csr", spec], folder, env=profile_env())
-    if rc != 0:
-        raise AssertionError(f"poolcert csr failed ({rc}):\n{out}\n{err}")
+    poolcert_ok(["csr", spec], folder, "csr", env=profile_env())
     return spec, Path(folder) / "out"
 
 

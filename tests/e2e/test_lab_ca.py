@@ -4,7 +4,6 @@
 import base64
 import json
 import shutil
-import tempfile
 import textwrap
 import unittest
 from pathlib import Path
@@ -28,31 +27,22 @@ class Fixture:
         self.dir = Path(folder)
         self.spec = h.copy_example(self.dir)
         env = h.profile_env()
-        self.check(h.poolcert(["csr", self.spec], self.dir, env=env), "csr")
+        h.poolcert_ok(["csr", self.spec], self.dir, "csr", env=env)
         self.out = self.dir / "out"
         self.csrs = [self.out / f"{s}.csr" for s in h.SERVERS]
         self.ca = self.dir / "ca"
-        self.check(h.poolcert(["ca", "init", self.ca, "--intermediate", "--cdp", CDP,
-                               "--aia", AIA], self.dir, env=env, umask=0), "ca init")
-        rc, so, se = h.poolcert(["ca", "sign", "--ca", self.ca, "--spec", self.spec, "--json",
-                                 *self.csrs], self.dir, env=env)
-        self.check((rc, so, se), "ca sign")
+        h.poolcert_ok(["ca", "init", self.ca, "--intermediate", "--cdp", CDP, "--aia", AIA],
+                      self.dir, "ca init", env=env, umask=0)
+        so, _ = h.poolcert_ok(["ca", "sign", "--ca", self.ca, "--spec", self.spec, "--json",
+                               *self.csrs], self.dir, "ca sign", env=env)
         self.sign_json = json.loads(so)
         self.cers = [self.out / f"{s}.cer" for s in h.SERVERS]
         self.p7bs = [self.out / f"{s}.p7b" for s in h.SERVERS]
 
-    @staticmethod
-    def check(result, what):
-        rc, so, se = result
-        if rc != 0:
-            raise AssertionError(f"poolcert {what} failed ({rc}):\n{so}\n{se}")
-
 
 def setUpModule():
     global F
-    tmp = tempfile.TemporaryDirectory(prefix="poolcert-e2e-labca-")
-    unittest.addModuleCleanup(tmp.cleanup)
-    F = Fixture(tmp.name)
+    F = Fixture(h.module_temp_dir("poolcert-e2e-labca-"))
 
 
 def load_cert(path):

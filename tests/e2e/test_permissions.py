@@ -5,7 +5,6 @@ or others can read is warned about by `csr`, `verify` and `pfx` (stderr, and `wa
 
 import json
 import shutil
-import tempfile
 import unittest
 from pathlib import Path
 
@@ -43,16 +42,12 @@ class Fixture:
         self.pfx = self.keys / f"{S1}.pfx"
 
     def run(self, args, what):
-        rc, so, se = h.poolcert(args, self.dir, env=h.profile_env(), umask=OPEN)
-        if rc != 0:
-            raise AssertionError(f"poolcert {what} failed ({rc}):\n{so}\n{se}")
+        h.poolcert_ok(args, self.dir, what, env=h.profile_env(), umask=OPEN)
 
 
 def setUpModule():
     global F
-    tmp = tempfile.TemporaryDirectory(prefix="poolcert-e2e-perms-")
-    unittest.addModuleCleanup(tmp.cleanup)
-    F = Fixture(tmp.name)
+    F = Fixture(h.module_temp_dir("poolcert-e2e-perms-"))
 
 
 class UnderUmask000(h.TempDirTestCase):

@@ -2,7 +2,6 @@
 and python-cryptography's pkcs12 loader; refusals leave the disk as it was."""
 
 import shutil
-import tempfile
 import unittest
 from pathlib import Path
 
@@ -38,9 +37,7 @@ class Fixture:
 
 def setUpModule():
     global F
-    tmp = tempfile.TemporaryDirectory(prefix="poolcert-e2e-pfx-")
-    unittest.addModuleCleanup(tmp.cleanup)
-    F = Fixture(tmp.name)
+    F = Fixture(h.module_temp_dir("poolcert-e2e-pfx-"))
 
 
 def der(cert):

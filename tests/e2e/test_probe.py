@@ -11,7 +11,6 @@ import os
 import signal
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 import unittest
@@ -54,9 +53,7 @@ class Fixture:
 
 def setUpModule():
     global F
-    tmp = tempfile.TemporaryDirectory(prefix="poolcert-e2e-probe-")
-    unittest.addModuleCleanup(tmp.cleanup)
-    F = Fixture(tmp.name)
+    F = Fixture(h.module_temp_dir("poolcert-e2e-probe-"))
 
 
 def free_port():

@@ -11,7 +11,6 @@ outright (Edge external CN, Edge internal's single SAN, no admin URL outside, Mo
 import json
 import re
 import shutil
-import tempfile
 import tomllib
 import unittest
 from pathlib import Path
@@ -134,9 +133,7 @@ class Fixture:
 
 def setUpModule():
     global CA
-    tmp = tempfile.TemporaryDirectory(prefix="poolcert-e2e-profiles-")
-    unittest.addModuleCleanup(tmp.cleanup)
-    root = Path(tmp.name)
+    root = h.module_temp_dir("poolcert-e2e-profiles-")
     CA = testca.TestCA(root / "ca")
     for spec in SPEC_FILES:
         FIXTURES[spec.name] = Fixture(spec, root / spec.stem, CA)

@@ -9,7 +9,6 @@ exit 2 naming the file; pairing is by key, not by file name.
 import datetime
 import json
 import shutil
-import tempfile
 import unittest
 from pathlib import Path
 
@@ -51,9 +50,7 @@ class Fixture:
 
 def setUpModule():
     global F
-    tmp = tempfile.TemporaryDirectory(prefix="poolcert-e2e-verify-")
-    unittest.addModuleCleanup(tmp.cleanup)
-    F = Fixture(tmp.name)
+    F = Fixture(h.module_temp_dir("poolcert-e2e-verify-"))
 
 
 def now():
