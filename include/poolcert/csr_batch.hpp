@@ -64,8 +64,8 @@ std::vector<ServerJob> plan_jobs(const std::vector<PoolSpec>& specs, const PlanO
 struct RunOptions {
   unsigned jobs = 1;                      // threads making keys and requests (the CPU work)
   std::optional<std::string> passphrase;  // for encrypted keys, new or existing
-  // Called after each server finishes, from the worker thread, with (done, total). Must be
-  // thread-safe; may be empty.
+  // Called as servers finish (after each batch the writer puts on disk), from the writer
+  // thread, with (done, total). Must be thread-safe; may be empty.
   std::function<void(std::size_t, std::size_t)> progress;
 };
 
@@ -105,8 +105,9 @@ void check_jobs(const std::vector<ServerJob>& jobs, const RunOptions& options);
 std::vector<std::filesystem::path> write_inf_jobs(const std::vector<ServerJob>& jobs);
 
 // run_jobs carries out `jobs` (after check_jobs): options.jobs threads make the keys and
-// requests, a few writer threads put them on disk (each file fsynced before its name appears;
-// each folder fsynced once at the end, before the results are returned). Never throws for one
+// requests, one writer thread puts them on disk in batches (each file durable before its name
+// appears, see sync_staged; each folder fsynced once at the end, before the results are
+// returned). Never throws for one
 // server's failure: it is in that server's result. Results are in the order of `jobs`.
 std::vector<ServerResult> run_jobs(const std::vector<ServerJob>& jobs, const RunOptions& options);
 

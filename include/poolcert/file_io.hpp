@@ -127,6 +127,9 @@ struct FileWarning {
   std::string message;  // one line, ready to print after "poolcert: warning: "
 };
 
+// octal_mode is permission bits as chmod takes them: "0644".
+std::string octal_mode(mode_t mode);
+
 // check_key_permissions tells whether a private key file can be read by more than its owner.
 // Returns a warning naming the file, its mode and the chmod that fixes it when group or others
 // have read permission; nullopt when they do not or the file is not there. Follows a symlink (the

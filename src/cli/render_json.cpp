@@ -1,6 +1,5 @@
 #include "render_json.hpp"
 
-#include <cstdio>
 #include <map>
 
 #include "poolcert/inspect.hpp"
@@ -77,9 +76,8 @@ json facts_json(const X509Facts& f) {
 json file_warnings_json(const std::vector<FileWarning>& warnings) {
   json out = json::array();
   for (const FileWarning& w : warnings) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(w.mode));
-    out.push_back({{"file", w.file.string()}, {"mode", mode}, {"message", w.message}});
+    out.push_back(
+        {{"file", w.file.string()}, {"mode", octal_mode(w.mode)}, {"message", w.message}});
   }
   return out;
 }

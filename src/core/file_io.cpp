@@ -106,13 +106,6 @@ bool syncfs_covers(int fd) {
   }
 }
 
-// "0644": the permission bits as chmod takes them.
-std::string octal_mode(mode_t mode) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
-  return buf;
-}
-
 // A path as a shell word, quoted only when it needs to be, for a command to copy and run.
 std::string shell_word(const std::string& text) {
   bool plain = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
@@ -311,6 +304,12 @@ int remove_stale_temps(const fs::path& dir) {
     if (::unlink(it->path().c_str()) == 0) ++removed;
   }
   return removed;
+}
+
+std::string octal_mode(mode_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+  return buf;
 }
 
 std::optional<FileWarning> check_key_permissions(const fs::path& key_file) {
