@@ -17,11 +17,15 @@ every key seen before byte for byte, and leave no temporary file (including one 
 dead run's leftover); a sample of CSRs goes through `openssl req -verify` as an independent
 oracle.
 
-Kills are spread over a run's length, measured by a calibration run first: early (start-up,
-reading the spec and the existing keys), mid-batch and late. A run that finishes before its kill
-does not count: the delay shrinks and the kill is retried. The seed is printed; set
-POOLCERT_CRASH_SEED to draw the same delays again (the moment a kill lands still depends on the
-machine's load, so a replay is close, not exact).
+Kills are of two kinds. Timed kills land at a moment drawn over a run's length, measured by a
+calibration run first: early (start-up, reading the spec and the existing keys) and late, plus a
+sweep in rising windows. Progress kills watch the output folder and land as soon as the
+run has put a drawn number of files in place, so that some kills surely hit a run half-way even
+on a loaded machine, where a run can take many times its calibrated length (CI runs this test
+beside others: a kill timed from calibration then lands before the first file). A run that
+finishes before its kill does not count: a timed kill's delay shrinks and the kill is retried.
+The seed is printed; set POOLCERT_CRASH_SEED to draw the same kills again (the moment a kill
+lands still depends on the machine's load, so a replay is close, not exact).
 """
 
 import hashlib
@@ -47,8 +51,11 @@ KILLS = int(os.environ.get("POOLCERT_CRASH_KILLS", "20"))
 # Attempts allowed per counted kill before giving up: a run that finished before its kill is
 # retried with a shorter delay, but a machine where that keeps happening must not loop forever.
 MAX_ATTEMPTS = 4 * KILLS
-# Fractions of a run's measured length in which each kind of kill lands.
+# Fractions of a run's measured length in which each stage of timed kill lands (the sweep's
+# kills take their stage from the moment drawn).
 STAGES = {"early": (0.0, 0.1), "mid": (0.1, 0.7), "late": (0.7, 1.0)}
+# How often a progress kill looks at the output folder (seconds).
+POLL = 0.001
 OPENSSL_SAMPLE = 12
 
 FQDNS = h.pool_fqdns(SERVER_COUNT)
@@ -142,6 +149,40 @@ class CrashSafety(h.TempDirTestCase):
         self.assertEqual(rc, 0, f"{self.where(tag)} exited {rc} on its own:\n"
                                 f"{(self.logs / f'{tag}.err').read_text()}")
         return time.monotonic() - began
+
+    def kill_on_progress(self, target, baseline, tag):
+        """Starts a run and SIGKILLs it once `target` files differ from `baseline`.
+
+        `baseline` is {name: (inode, mtime_ns)} of the folder before the run; a file counts once
+        it is new, replaced or removed (a run removes a reused key's old CSR before it writes the
+        new one). Returns None when the kill hit it running, else the seconds it took to finish.
+        """
+        began = time.monotonic()
+        proc = self.start(tag)
+        while proc.poll() is None:
+            if self.changed_since(baseline) >= target:
+                proc.send_signal(signal.SIGKILL)
+                break
+            time.sleep(POLL)
+        rc = proc.wait(timeout=300)
+        if rc == -signal.SIGKILL:
+            return None
+        self.assertEqual(rc, 0, f"{self.where(tag)} exited {rc} on its own:\n"
+                                f"{(self.logs / f'{tag}.err').read_text()}")
+        return time.monotonic() - began
+
+    def changed_since(self, baseline):
+        now = {}
+        for entry in os.scandir(self.out) if self.out.exists() else []:
+            if entry.name.startswith("."):
+                continue
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:  # removed between the listing and the stat
+                continue
+            now[entry.name] = (st.st_ino, st.st_mtime_ns)
+        changed = sum(1 for name, facts in now.items() if baseline.get(name) != facts)
+        return changed + sum(1 for name in baseline if name not in now)
 
     def where(self, tag):
         return f"[seed {self.seed}, {tag}]"
@@ -253,11 +294,15 @@ class CrashSafety(h.TempDirTestCase):
                                  f"[seed {self.seed}] only {len(kills)} of {KILLS} kills hit a "
                                  f"running poolcert in {attempts - 1} attempts")
             keys_had = sum(name.endswith(".key") for name in previous)
-            fraction = self.draw_fraction(len(kills))
-            stage = next(name for name, (_, high) in STAGES.items() if fraction <= high)
-            delay = fraction * scale
-            tag = f"kill {len(kills) + 1} (attempt {attempts}, {stage}, {delay * 1000:.0f} ms)"
-            finished_in = self.kill_after(delay, tag)
+            stage, when = self.draw_kill(len(kills))
+            if stage == "progress":
+                tag = f"kill {len(kills) + 1} (attempt {attempts}, {stage}, after {when} files)"
+                baseline = {name: facts[1:] for name, facts in previous.items()}
+                finished_in = self.kill_on_progress(when, baseline, tag)
+            else:
+                delay = when * scale
+                tag = f"kill {len(kills) + 1} (attempt {attempts}, {stage}, {delay * 1000:.0f} ms)"
+                finished_in = self.kill_after(delay, tag)
             hit = finished_in is None
             visible, hidden = self.check_folder(tag, complete=not hit)
             # How far the run got before it died: the keys it made, and the CSRs it wrote or
@@ -268,8 +313,9 @@ class CrashSafety(h.TempDirTestCase):
             previous = visible
             if not hit:
                 misses += 1
-                scale = min(0.8 * scale, finished_in)
-                print(f"crash-safety: {tag}: finished first; delays shrink to "
+                if stage != "progress":
+                    scale = min(0.8 * scale, finished_in)
+                print(f"crash-safety: {tag}: finished first; delays are now up to "
                       f"{scale * 1000:.0f} ms", file=sys.stderr)
                 continue
             kills.append({"stage": stage, "new_keys": new_keys, "csrs": csrs,
@@ -280,7 +326,7 @@ class CrashSafety(h.TempDirTestCase):
         # Kills that all landed before the first write, or all after the last, would prove
         # nothing about a batch interrupted half-way.
         self.assertTrue(any(0 < k["csrs"] < SERVER_COUNT for k in kills),
-                        f"[seed {self.seed}] no kill landed mid-batch: {kills}")
+                        f"[seed {self.seed}] no kill landed part-way through a run: {kills}")
         self.assertTrue(any(k["new_keys"] > 0 and k["keys"] < SERVER_COUNT for k in kills),
                         f"[seed {self.seed}] no kill interrupted the making of keys: {kills}")
 
@@ -305,26 +351,35 @@ class CrashSafety(h.TempDirTestCase):
         self.check_final_report(doc, set(keys_before))
         self.check_with_openssl()
         total = time.monotonic() - began
-        stages = {name: sum(k["stage"] == name for k in kills) for name in STAGES}
+        stages = {name: sum(k["stage"] == name for k in kills) for name in ["progress", *STAGES]}
         print(f"crash-safety: {len(kills)} kills {stages} ({misses} runs finished first), "
               f"{sum(k['new_keys'] > 0 for k in kills)} while making keys, "
               f"{sum(k['temporaries'] > 0 for k in kills)} left temporary files; "
               f"{len(keys_before)} keys before the final run; {total:.1f} s", file=sys.stderr)
 
-    def draw_fraction(self, kill):
-        """When kill number `kill` (from 0) lands, as a fraction of a complete run's length.
+    def draw_kill(self, kill):
+        """What kill number `kill` (from 0) waits for: ("progress", a number of files put in
+        place) or (a timed stage, a fraction of a complete run's length).
 
-        Each run goes through the servers in spec order and redoes the ones whose key is there
-        first, so it makes new keys only past the furthest point an earlier run reached. The
-        first third of the kills therefore sweep the run's length in rising windows: each gets
-        further into making keys (old CSR removed, key linked, CSR written: the path with the
-        most to get wrong). The rest are early, mid-batch and late in turn.
+        The first kill is a progress kill on the empty folder: it surely interrupts the making
+        of keys, whatever the machine's load. Each run goes through the servers in spec order
+        and redoes the ones whose key is there first, so it makes new keys only past the
+        furthest point an earlier run reached. The next third of the kills therefore sweep the
+        run's length in rising windows: each gets further into making keys (old CSR removed,
+        key linked, CSR written: the path with the most to get wrong). The rest are progress
+        kills and timed early, mid and late ones in turn.
         """
         sweep = KILLS // 3
-        if kill < sweep:
-            return self.rng.uniform(kill / sweep, (kill + 1) / sweep)
-        low, high = list(STAGES.values())[(kill - sweep) % len(STAGES)]
-        return self.rng.uniform(low, high)
+        turn = ["progress", *STAGES][(kill - sweep - 1) % (len(STAGES) + 1)]
+        if kill == 0 or (kill > sweep and turn == "progress"):
+            # A run rewrites every CSR, so it changes at least SERVER_COUNT files; stopping at
+            # half of that leaves batches still to come.
+            return "progress", self.rng.randint(1, SERVER_COUNT // 2)
+        if kill <= sweep:
+            fraction = self.rng.uniform((kill - 1) / sweep, kill / sweep)
+        else:
+            fraction = self.rng.uniform(*STAGES[turn])
+        return next(name for name, (_, high) in STAGES.items() if fraction <= high), fraction
 
     def check_final_report(self, doc, keys_before):
         """poolcert's own account agrees: reused exactly the keys that were there."""
