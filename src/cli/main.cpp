@@ -2,7 +2,9 @@
 // Exit codes live here alone: 0 ok, 1 a check or operation failed, 2 bad usage or bad input.
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <iostream>
 
 #ifdef __GLIBC__
@@ -32,6 +34,17 @@ int exit_code_of(poolcert::cli::Outcome outcome) {
       return kExitBadInput;
   }
   return kExitFailed;
+}
+
+// A report that never reached standard output (a full disk, a reader that went away: SIGPIPE is
+// ignored) is a failed run, not a success a script would trust. Bad input stays exit 2.
+int check_stdout(int code) {
+  errno = 0;
+  if (std::cout.flush()) return code;
+  int err = errno;
+  std::cerr << "poolcert: error: writing standard output: "
+            << (err != 0 ? std::strerror(err) : "the output is incomplete") << "\n";
+  return code == kExitBadInput ? code : kExitFailed;
 }
 
 }  // namespace
@@ -65,19 +78,21 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version
-    return app.exit(e) == 0 ? kExitOk : kExitBadInput;
+    return check_stdout(app.exit(e) == 0 ? kExitOk : kExitBadInput);
   } catch (const CLI::ParseError& e) {
     // One line, like every other error of poolcert.
     std::cerr << "poolcert: error: " << e.what() << " (see poolcert --help)\n";
     return kExitBadInput;
   }
+  int code = kExitFailed;
   try {
-    return runner ? exit_code_of(runner()) : kExitBadInput;
+    code = runner ? exit_code_of(runner()) : kExitBadInput;
   } catch (const poolcert::Error& e) {
     std::cerr << "poolcert: error: " << e.what() << "\n";
-    return exit_code_of(e.kind());
+    code = exit_code_of(e.kind());
   } catch (const std::exception& e) {
     std::cerr << "poolcert: error: " << e.what() << "\n";
-    return kExitFailed;
+    code = kExitFailed;
   }
+  return check_stdout(code);
 }

@@ -1,5 +1,7 @@
 """Bad input: exit 2, one error line naming file:line:col and the field, and nothing written."""
 
+import os
+import subprocess
 import unittest
 
 import harness as h
@@ -352,6 +354,48 @@ class CommandLine(SpecErrorCase):
         self.assertEqual(rc, 0, err)
         for command in ("plan", "csr", "inspect"):
             self.assertIn(command, out)
+
+
+class StandardOutputErrors(h.TempDirTestCase):
+    """A report that cannot be written is a failed run (exit 1), never a silent exit 0."""
+
+    def setUp(self):
+        super().setUp()
+        self.spec = self.write_spec(EXAMPLE, name=SPEC)
+
+    def run_to(self, stdout, args):
+        proc = subprocess.run([h.POOLCERT, *args], cwd=self.spec.parent, stdin=subprocess.DEVNULL,
+                              stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=60,
+                              env=dict(os.environ, **h.profile_env()))
+        return proc.returncode, proc.stderr
+
+    def test_a_full_disk_fails_every_report(self):
+        for args in (["plan", SPEC, "--json"], ["plan", SPEC], ["dns", SPEC],
+                     ["profiles", "--json"], ["--help"]):
+            with self.subTest(args=args), open("/dev/full", "w") as full:
+                rc, err = self.run_to(full, args)
+                self.assertEqual(rc, 1, err)
+                # The last line (dns warns first of its placeholders). Its cause is named when
+                # the final flush is what failed, else the output is only said to be incomplete.
+                self.assertRegex(err.splitlines()[-1],
+                                 r"^poolcert: error: writing standard output: "
+                                 r"(No space left on device|the output is incomplete)$", err)
+
+    def test_a_reader_that_went_away_fails_the_run(self):
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        try:
+            rc, err = self.run_to(write_end, ["plan", SPEC, "--json"])
+        finally:
+            os.close(write_end)
+        self.assertEqual(rc, 1, err)
+        self.assertIn("writing standard output", err)
+
+    def test_bad_input_stays_exit_2(self):
+        with open("/dev/full", "w") as full:
+            rc, err = self.run_to(full, ["plan", "absent.toml", "--json"])
+        self.assertEqual(rc, 2, err)
+        self.assertIn("absent.toml", err)
 
 
 if __name__ == "__main__":
