@@ -95,10 +95,32 @@ struct VerifyOptions {
   std::vector<std::string> certificates;           // only these certificate names (empty: all)
 };
 
-// verify checks `input` (leaves and intermediates, any order) against `spec`: pairs each leaf
-// with its server by public key (then by the server's name in the SANs), then runs every check.
-// Throws BadFileError when the CA bundle cannot be read as certificates, UsageError when
-// `servers` names a server not in the spec.
+// ExpectedCertificate is one certificate of one server as the spec derives it, with the
+// fingerprint (SHA-256 of the SubjectPublicKeyInfo) of the server's key when the key folder has
+// its CSR or an unencrypted key. It points into the PoolSpec it was made from.
+struct ExpectedCertificate {
+  const ServerSpec* server = nullptr;
+  const CertificateSpec* certificate = nullptr;
+  CertificatePlan plan;
+  std::optional<std::string> spki;
+};
+
+// expected_certificates is the spec's side of verify, which needs no certificate: every
+// certificate of every server of `spec` (not only those `options` asks for, so that another
+// server's certificate is not reported as belonging to nobody), with its key read from
+// options.key_dir. Throws UsageError when options.servers or options.certificates names one the
+// spec does not have, BadFileError for a CSR in the key folder that holds no request.
+std::vector<ExpectedCertificate> expected_certificates(const PoolSpec& spec,
+                                                       const VerifyOptions& options);
+
+// verify checks `input` (leaves and intermediates, any order) against `expected`, made by
+// expected_certificates(spec, options) with the same options: pairs each leaf with its server by
+// public key (then by the server's name in the SANs), then runs every check. Throws
+// BadFileError when the CA bundle cannot be read as certificates.
+VerifyReport verify(const PoolSpec& spec, const std::vector<ExpectedCertificate>& expected,
+                    const std::vector<InputCertificate>& input, const VerifyOptions& options);
+
+// verify with expected_certificates(spec, options) made first.
 VerifyReport verify(const PoolSpec& spec, const std::vector<InputCertificate>& input,
                     const VerifyOptions& options);
 

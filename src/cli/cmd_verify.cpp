@@ -1,6 +1,7 @@
 // poolcert verify SPEC (--cert FILE... | --cert-dir DIR): check what the CA returned, before
 // anything is installed.
 #include <ctime>
+#include <future>
 #include <iostream>
 #include <memory>
 
@@ -30,6 +31,16 @@ Outcome run_verify(const VerifyCliOptions& opt) {
   if (opt.certs.empty() == opt.cert_dir.empty()) {
     throw UsageError("give the certificates with --cert FILE... or --cert-dir DIR (one of them)");
   }
+  // A folder's certificates are read on a second thread while this one reads the spec and the
+  // key folder: the two need nothing of each other, and for a large pool both take a while
+  // (2000 servers: 0.3 s for the certificates, 0.09 s for the spec side). Only its regular files
+  // are read, so the thread always ends, whatever stops this one. --cert FILE is read after the
+  // spec as before: a FILE may be a pipe or a terminal that is never closed.
+  std::future<CertificateInputs> folder;
+  if (!opt.cert_dir.empty()) {
+    folder = std::async(std::launch::async, read_certificate_dir,
+                        std::filesystem::path(opt.cert_dir));
+  }
   PoolSpec spec = load_specs({opt.spec}).front();
   VerifyOptions options;
   options.key_dir = opt.key_dir.empty() ? spec.output_dir : std::filesystem::path(opt.key_dir);
@@ -44,16 +55,18 @@ Outcome run_verify(const VerifyCliOptions& opt) {
   options.strict = opt.strict;
   options.servers = normalise_server_names(opt.servers);
 
-  CertificateInputs inputs = opt.cert_dir.empty()
-                                 ? read_certificate_files({opt.certs.begin(), opt.certs.end()})
-                                 : read_certificate_dir(opt.cert_dir);
+  std::vector<ExpectedCertificate> expected = expected_certificates(spec, options);
+
+  CertificateInputs inputs = folder.valid()
+                                 ? folder.get()
+                                 : read_certificate_files({opt.certs.begin(), opt.certs.end()});
   for (const auto& [file, message] : inputs.errors) {
     std::cerr << "poolcert: error: " << message << "\n";
   }
   if (inputs.certs.empty() && inputs.errors.empty()) {
     throw UsageError(opt.cert_dir + ": no certificate files (.cer .crt .pem .der .p7b .p7c)");
   }
-  VerifyReport report = verify(spec, inputs.certs, options);
+  VerifyReport report = verify(spec, expected, inputs.certs, options);
   print_file_warnings(std::cerr, report.warnings);  // on stderr with --json too
   // Decided before rendering: the JSON report consumes the report.
   Outcome outcome = !inputs.errors.empty() ? Outcome::kBadInput  // outweighs any check result

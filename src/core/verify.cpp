@@ -84,8 +84,8 @@ bool better(const Candidate& a, const Candidate& b, std::time_t at) {
 struct Target {
   const ServerSpec* server;
   const CertificateSpec* cert;
-  CertificatePlan plan;
-  std::optional<std::string> spki;
+  const CertificatePlan& plan;
+  const std::optional<std::string>& spki;
   Candidate* paired;
 };
 
@@ -132,8 +132,8 @@ bool VerifyReport::failed() const {
   return count(CheckStatus::kFail) > 0 || !unmatched.empty();
 }
 
-VerifyReport verify(const PoolSpec& spec, const std::vector<InputCertificate>& input,
-                    const VerifyOptions& options) {
+std::vector<ExpectedCertificate> expected_certificates(const PoolSpec& spec,
+                                                       const VerifyOptions& options) {
   for (const std::string& name : options.servers) {
     bool known = std::any_of(spec.servers.begin(), spec.servers.end(),
                              [&](const ServerSpec& s) { return s.fqdn == name; });
@@ -146,6 +146,26 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<InputCertificate>& i
       throw UsageError("--certificate " + name + ": no such certificate in " + spec.file.string());
     }
   }
+  std::vector<ExpectedCertificate> expected;
+  expected.reserve(spec.servers.size() * spec.certificates.size());
+  RequestKeyReader requests;
+  for (const ServerSpec& server : spec.servers) {
+    for (const CertificateSpec& cert : spec.certificates) {
+      expected.push_back({&server, &cert, derive_plan(spec, server, cert),
+                          server_spki(requests, options.key_dir,
+                                      output_stem(server.fqdn, cert.name))});
+    }
+  }
+  return expected;
+}
+
+VerifyReport verify(const PoolSpec& spec, const std::vector<InputCertificate>& input,
+                    const VerifyOptions& options) {
+  return verify(spec, expected_certificates(spec, options), input, options);
+}
+
+VerifyReport verify(const PoolSpec& spec, const std::vector<ExpectedCertificate>& expected,
+                    const std::vector<InputCertificate>& input, const VerifyOptions& options) {
   ossl::UniquePtr<X509_STORE> trust = load_trust_store(options.ca_bundle);
 
   // Chain material (CAs, roots) is what chain building may use; other leaves are not, which also
@@ -163,16 +183,11 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<InputCertificate>& i
     for (const std::string& name : c.facts.dns_sans) by_name.emplace(to_lower_ascii(name), &c);
   }
 
-  // Pair every certificate of every server (not only those asked for), so that another server's
-  // certificate is not reported as belonging to nobody: by public key first, then by name.
+  // Pair every certificate of every server, by public key first, then by name.
   std::vector<Target> targets;
-  RequestKeyReader requests;
-  for (const ServerSpec& server : spec.servers) {
-    for (const CertificateSpec& cert : spec.certificates) {
-      Target t{&server, &cert, derive_plan(spec, server, cert), std::nullopt, nullptr};
-      t.spki = server_spki(requests, options.key_dir, output_stem(server.fqdn, cert.name));
-      targets.push_back(std::move(t));
-    }
+  targets.reserve(expected.size());
+  for (const ExpectedCertificate& e : expected) {
+    targets.push_back({e.server, e.certificate, e.plan, e.spki, nullptr});
   }
   VerifyReport report;
   for (Target& t : targets) {  // every certificate for the key is this target's
@@ -308,17 +323,20 @@ CertificateInputs read_certificate_dir(const fs::path& dir) {
   static const std::vector<std::string> kCertificateExtensions = {".cer", ".crt", ".pem",
                                                                   ".der", ".p7b", ".p7c"};
   std::error_code ec;
-  std::vector<fs::path> files;
+  std::vector<std::pair<fs::path, bool>> entries;  // path, is a regular file
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->is_regular_file(ec)) files.push_back(it->path());
+    std::error_code type_ec;
+    entries.emplace_back(it->path(), it->is_regular_file(type_ec));
   }
   if (ec) throw IoError(ErrorKind::kBadInput, dir, "read folder", ec.value());
-  std::sort(files.begin(), files.end());
+  std::sort(entries.begin(), entries.end());
   CertificateInputs out;
-  for (const fs::path& file : files) {
+  for (const auto& [file, regular] : entries) {
     std::string ext = to_lower_ascii(file.extension().string());
-    if (std::find(kCertificateExtensions.begin(), kCertificateExtensions.end(), ext) ==
-        kCertificateExtensions.end()) {
+    // Only regular files are opened: a pipe or a device would block or never end. Folders and
+    // other entries are listed as ignored, like files of other types, never skipped unsaid.
+    if (!regular || std::find(kCertificateExtensions.begin(), kCertificateExtensions.end(),
+                              ext) == kCertificateExtensions.end()) {
       out.ignored.push_back(file);
       continue;
     }

@@ -8,6 +8,7 @@ exit 2 naming the file; pairing is by key, not by file name.
 
 import datetime
 import json
+import os
 import shutil
 import unittest
 from pathlib import Path
@@ -649,6 +650,46 @@ class BadInputTest(VerifyCase):
         rc, out, err = self.verify("--cert-dir", d, "--key-dir", F.keys, json_out=False)
         self.assertEqual(rc, 2, out + err)
         self.assertIn(str(d), err)
+
+    def test_missing_cert_dir(self):
+        rc, out, err = self.verify("--cert-dir", self.tmp / "absent", "--key-dir", F.keys,
+                                   json_out=False)
+        self.assertEqual(rc, 2, out + err)
+        self.assertEqual(len(err.splitlines()), 1, err)
+        self.assertIn("absent", err)
+
+    def test_a_bad_spec_outweighs_the_folder_read_beside_it(self):
+        # The folder is read on a second thread while the spec is read: a bad spec must still
+        # be the one error reported, and nothing of the folder's (its broken file) shown.
+        d = self.tmp / "batch"
+        d.mkdir()
+        shutil.copy(F.good[S1], d / "good.pem")
+        (d / "broken.pem").write_bytes(F.good[S1].read_bytes()[:300])
+        spec = self.tmp / "bad.toml"
+        spec.write_text(F.spec.read_text().replace("[pool]", "[pool]\nfqdn_typo = 1", 1))
+        rc, out, err = self.verify("--cert-dir", d, "--key-dir", F.keys, spec=spec,
+                                   json_out=False)
+        self.assertEqual(rc, 2, out + err)
+        self.assertEqual(out, "")
+        self.assertEqual(len(err.splitlines()), 1, err)
+        self.assertIn("bad.toml", err)
+        self.assertIn("fqdn_typo", err)
+        self.assertNotIn("broken.pem", err)
+
+    def test_cert_dir_lists_a_pipe_and_a_subfolder_as_ignored_and_never_opens_them(self):
+        # A FIFO named like a certificate would block a reader forever: it is not opened.
+        d = self.tmp / "batch"
+        d.mkdir()
+        certs = {s: shutil.copy(F.good[s], d / f"{s}.pem") for s in h.SERVERS}
+        shutil.copy(F.inter, d / "inter.pem")
+        os.mkfifo(d / "pipe.pem")
+        (d / "old.cer").mkdir()
+        rc, doc, err = self.verify("--cert-dir", d, "--key-dir", F.keys, "--ca-bundle", F.root,
+                                   rc=0)
+        self.assertEqual({Path(p).name for p in doc["ignored"]}, {"pipe.pem", "old.cer"})
+        self.assertClean(doc)
+        for s in h.SERVERS:
+            self.assertAllPass(doc, s, certs[s])
 
     def test_cert_and_cert_dir_are_exclusive_and_one_is_required(self):
         rc, out, err = self.verify("--key-dir", F.keys, json_out=False)
