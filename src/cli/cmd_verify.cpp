@@ -4,6 +4,7 @@
 #include <future>
 #include <iostream>
 #include <memory>
+#include <system_error>
 
 #include "commands.hpp"
 #include "poolcert/error.hpp"
@@ -34,12 +35,16 @@ Outcome run_verify(const VerifyCliOptions& opt) {
   // A folder's certificates are read on a second thread while this one reads the spec and the
   // key folder: the two need nothing of each other, and for a large pool both take a while
   // (2000 servers: 0.3 s for the certificates, 0.09 s for the spec side). Only its regular files
-  // are read, so the thread always ends, whatever stops this one. --cert FILE is read after the
-  // spec as before: a FILE may be a pipe or a terminal that is never closed.
+  // are read, so the thread always ends, whatever stops this one (an error in the spec is
+  // reported once it has). --cert FILE is read after the spec as before: a FILE may be a pipe or
+  // a terminal that is never closed.
   std::future<CertificateInputs> folder;
   if (!opt.cert_dir.empty()) {
-    folder = std::async(std::launch::async, read_certificate_dir,
-                        std::filesystem::path(opt.cert_dir));
+    try {
+      folder =
+          std::async(std::launch::async, read_certificate_dir, std::filesystem::path(opt.cert_dir));
+    } catch (const std::system_error&) {  // no thread to be had: the folder is read below
+    }
   }
   PoolSpec spec = load_specs({opt.spec}).front();
   VerifyOptions options;
@@ -57,8 +62,9 @@ Outcome run_verify(const VerifyCliOptions& opt) {
 
   std::vector<ExpectedCertificate> expected = expected_certificates(spec, options);
 
-  CertificateInputs inputs = folder.valid()
-                                 ? folder.get()
+  CertificateInputs inputs = folder.valid() ? folder.get()
+                             : opt.certs.empty()
+                                 ? read_certificate_dir(opt.cert_dir)
                                  : read_certificate_files({opt.certs.begin(), opt.certs.end()});
   for (const auto& [file, message] : inputs.errors) {
     std::cerr << "poolcert: error: " << message << "\n";
