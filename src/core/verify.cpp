@@ -151,9 +151,9 @@ std::vector<ExpectedCertificate> expected_certificates(const PoolSpec& spec,
   RequestKeyReader requests;
   for (const ServerSpec& server : spec.servers) {
     for (const CertificateSpec& cert : spec.certificates) {
-      expected.push_back({&server, &cert, derive_plan(spec, server, cert),
-                          server_spki(requests, options.key_dir,
-                                      output_stem(server.fqdn, cert.name))});
+      expected.push_back(
+          {&server, &cert, derive_plan(spec, server, cert),
+           server_spki(requests, options.key_dir, output_stem(server.fqdn, cert.name))});
     }
   }
   return expected;
@@ -335,8 +335,8 @@ CertificateInputs read_certificate_dir(const fs::path& dir) {
     std::string ext = to_lower_ascii(file.extension().string());
     // Only regular files are opened: a pipe or a device would block or never end. Folders and
     // other entries are listed as ignored, like files of other types, never skipped unsaid.
-    if (!regular || std::find(kCertificateExtensions.begin(), kCertificateExtensions.end(),
-                              ext) == kCertificateExtensions.end()) {
+    if (!regular || std::find(kCertificateExtensions.begin(), kCertificateExtensions.end(), ext) ==
+                        kCertificateExtensions.end()) {
       out.ignored.push_back(file);
       continue;
     }
