@@ -134,39 +134,34 @@ class CrashSafety(h.TempDirTestCase):
         return length
 
     def kill_after(self, delay, tag):
-        """Starts a run and SIGKILLs it `delay` seconds later.
+        """Starts a run and SIGKILLs it `delay` seconds later (see kill_when)."""
+        return self.kill_when(lambda proc: wait_for_exit(proc, delay), tag)
+
+    def kill_on_progress(self, target, baseline, tag):
+        """Starts a run and SIGKILLs it once `target` files differ from `baseline` (see kill_when).
+
+        `baseline` is {name: (inode, mtime_ns)} of the folder before the run; a file counts once
+        it is new, replaced or removed (a run removes a reused key's old CSR before it writes the
+        new one).
+        """
+        def until_progress(proc):
+            while proc.poll() is None and self.changed_since(baseline) < target:
+                time.sleep(POLL)
+        return self.kill_when(until_progress, tag)
+
+    def kill_when(self, wait, tag):
+        """Starts a run, calls wait(proc) until the moment to kill, then SIGKILLs it.
 
         Returns None when the kill hit it running, else the seconds it took to finish first.
         """
         began = time.monotonic()
         proc = self.start(tag)
-        wait_for_exit(proc, delay)
+        wait(proc)
         proc.send_signal(signal.SIGKILL)  # a no-op when it has already been reaped
         rc = proc.wait(timeout=300)
         if rc == -signal.SIGKILL:
             return None
         # It finished first: then it must have succeeded, whatever the earlier kills left.
-        self.assertEqual(rc, 0, f"{self.where(tag)} exited {rc} on its own:\n"
-                                f"{(self.logs / f'{tag}.err').read_text()}")
-        return time.monotonic() - began
-
-    def kill_on_progress(self, target, baseline, tag):
-        """Starts a run and SIGKILLs it once `target` files differ from `baseline`.
-
-        `baseline` is {name: (inode, mtime_ns)} of the folder before the run; a file counts once
-        it is new, replaced or removed (a run removes a reused key's old CSR before it writes the
-        new one). Returns None when the kill hit it running, else the seconds it took to finish.
-        """
-        began = time.monotonic()
-        proc = self.start(tag)
-        while proc.poll() is None:
-            if self.changed_since(baseline) >= target:
-                proc.send_signal(signal.SIGKILL)
-                break
-            time.sleep(POLL)
-        rc = proc.wait(timeout=300)
-        if rc == -signal.SIGKILL:
-            return None
         self.assertEqual(rc, 0, f"{self.where(tag)} exited {rc} on its own:\n"
                                 f"{(self.logs / f'{tag}.err').read_text()}")
         return time.monotonic() - began

@@ -624,11 +624,18 @@ class BadInputTest(VerifyCase):
         self.assertEqual(rc, 2, out + err)
         self.assertIn("absent.cer", err)
 
-    def test_cert_dir_batch_with_one_bad_file(self):
+    def good_batch(self):
+        """A folder as a CA's batch leaves it: every server's good leaf and the intermediate.
+
+        Returns the folder and {server: its leaf's path}."""
         d = self.tmp / "batch"
         d.mkdir()
         certs = {s: shutil.copy(F.good[s], d / f"{s}.pem") for s in h.SERVERS}
         shutil.copy(F.inter, d / "inter.pem")
+        return d, certs
+
+    def test_cert_dir_batch_with_one_bad_file(self):
+        d, certs = self.good_batch()
         (d / "broken.pem").write_bytes(F.good[S1].read_bytes()[:300])
         (d / "README.txt").write_text("what the CA sent\n")
         rc, doc, err = self.verify("--cert-dir", d, "--key-dir", F.keys, "--ca-bundle", F.root,
@@ -678,10 +685,7 @@ class BadInputTest(VerifyCase):
 
     def test_cert_dir_lists_a_pipe_and_a_subfolder_as_ignored_and_never_opens_them(self):
         # A FIFO named like a certificate would block a reader forever: it is not opened.
-        d = self.tmp / "batch"
-        d.mkdir()
-        certs = {s: shutil.copy(F.good[s], d / f"{s}.pem") for s in h.SERVERS}
-        shutil.copy(F.inter, d / "inter.pem")
+        d, certs = self.good_batch()
         os.mkfifo(d / "pipe.pem")
         (d / "old.cer").mkdir()
         rc, doc, err = self.verify("--cert-dir", d, "--key-dir", F.keys, "--ca-bundle", F.root,

@@ -3,29 +3,12 @@
 #include <stdexcept>
 
 #include "poolcert/derive.hpp"
+#include "reference_spec.hpp"
 
 using namespace poolcert;
+using poolcert::test::reference_spec;
 
 namespace {
-
-PoolSpec reference_spec() {
-  PoolSpec spec;
-  Profile profile;
-  profile.name = "test-enterprise";
-  profile.cn_pattern = "{pool_fqdn}";
-  profile.san_patterns = {"{pool_fqdn}", "sip.{sip_domain}", "{pool_host}.{sip_domain}",
-                          "{server_fqdn}"};
-  profile.eku_request = {"serverAuth", "clientAuth"};
-  profile.key_usage = {"digitalSignature", "keyEncipherment"};
-  spec.certificates = {{"", profile}};
-  spec.pool_fqdn = "ocspool.company.local";
-  spec.sip_domains = {"company.local", "company.com"};
-  spec.subject = {{"O", "Company"}};
-  ServerSpec s1;
-  s1.fqdn = "ocssrv01.company.local";
-  spec.servers = {s1};
-  return spec;
-}
 
 std::vector<std::string> names(const CertificatePlan& plan) {
   std::vector<std::string> out;

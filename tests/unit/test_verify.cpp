@@ -4,26 +4,18 @@
 #include "poolcert/error.hpp"
 #include "poolcert/key.hpp"
 #include "poolcert/verify.hpp"
+#include "reference_spec.hpp"
 #include "temp_dir.hpp"
 
 using namespace poolcert;
 
 namespace {
 
+// The reference deployment with a second front end.
 PoolSpec two_server_spec() {
-  PoolSpec spec;
-  Profile profile;
-  profile.name = "test";
-  profile.cn_pattern = "{pool_fqdn}";
-  profile.san_patterns = {"{pool_fqdn}", "sip.{sip_domain}", "{server_fqdn}"};
-  spec.certificates = {{"", profile}};
-  spec.pool_fqdn = "ocspool.company.local";
-  spec.sip_domains = {"company.local"};
-  for (const char* fqdn : {"ocssrv01.company.local", "ocssrv02.company.local"}) {
-    ServerSpec server;
-    server.fqdn = fqdn;
-    spec.servers.push_back(server);
-  }
+  PoolSpec spec = test::reference_spec();
+  spec.servers.push_back(spec.servers.front());
+  spec.servers.back().fqdn = "ocssrv02.company.local";
   return spec;
 }
 

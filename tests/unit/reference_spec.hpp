@@ -1,0 +1,28 @@
+// The reference deployment of DOMAIN.md as a PoolSpec built in code (no TOML, no profile file):
+// one front end, two SIP domains, the OCS 2007 Enterprise rules. Tests add what they need.
+#pragma once
+
+#include "poolcert/spec.hpp"
+
+namespace poolcert::test {
+
+inline PoolSpec reference_spec() {
+  PoolSpec spec;
+  Profile profile;
+  profile.name = "test-enterprise";
+  profile.cn_pattern = "{pool_fqdn}";
+  profile.san_patterns = {"{pool_fqdn}", "sip.{sip_domain}", "{pool_host}.{sip_domain}",
+                          "{server_fqdn}"};
+  profile.eku_request = {"serverAuth", "clientAuth"};
+  profile.key_usage = {"digitalSignature", "keyEncipherment"};
+  spec.certificates = {{"", profile}};
+  spec.pool_fqdn = "ocspool.company.local";
+  spec.sip_domains = {"company.local", "company.com"};
+  spec.subject = {{"O", "Company"}};
+  ServerSpec s1;
+  s1.fqdn = "ocssrv01.company.local";
+  spec.servers = {s1};
+  return spec;
+}
+
+}  // namespace poolcert::test
