@@ -4,11 +4,11 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
-#include <thread>
 
 #include "commands.hpp"
 #include "poolcert/csr_batch.hpp"
 #include "poolcert/key.hpp"
+#include "poolcert/parallel.hpp"
 #include "render_json.hpp"
 #include "render_text.hpp"
 
@@ -57,7 +57,7 @@ Outcome run_csr(const CsrCliOptions& opt) {
   }
 
   RunOptions run_options;
-  run_options.jobs = opt.jobs != 0 ? opt.jobs : std::max(1u, std::thread::hardware_concurrency());
+  run_options.jobs = opt.jobs != 0 ? opt.jobs : hardware_jobs();
   bool given = !opt.passphrase.file.empty() || !opt.passphrase.env.empty();
   if (given || needs_passphrase(jobs)) {
     run_options.passphrase = read_passphrase(opt.passphrase, "Key passphrase: ", true);

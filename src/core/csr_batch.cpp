@@ -1,7 +1,6 @@
 #include "poolcert/csr_batch.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <map>
 #include <set>
@@ -15,6 +14,7 @@
 #include "poolcert/error.hpp"
 #include "poolcert/file_io.hpp"
 #include "poolcert/key.hpp"
+#include "poolcert/parallel.hpp"
 
 namespace poolcert {
 namespace fs = std::filesystem;
@@ -331,11 +331,6 @@ std::vector<ServerResult> run_jobs(const std::vector<ServerJob>& jobs, const Run
   // Bounded: memory stays flat in the pool's size. Twice a batch: the key workers go on while
   // the writer waits for the disk.
   BoundedQueue<Prepared> ready(2 * kBatch);
-  std::atomic<std::size_t> next{0};
-  auto key_worker = [&] {
-    for (std::size_t i = next++; i < jobs.size(); i = next++)
-      ready.push(prepare(jobs[i], i, options));
-  };
   // One writer: while it waits for the disk, prepared jobs pile up into its next batch.
   std::thread writer([&] {
     std::size_t finished = 0;
@@ -345,12 +340,10 @@ std::vector<ServerResult> run_jobs(const std::vector<ServerJob>& jobs, const Run
       if (options.progress) options.progress(finished, jobs.size());
     }
   });
-  const std::size_t key_workers =
-      std::max<std::size_t>(1, std::min<std::size_t>(options.jobs, jobs.size()));
-  std::vector<std::thread> key_threads;
-  for (std::size_t t = 1; t < key_workers; ++t) key_threads.emplace_back(key_worker);
-  key_worker();  // the calling thread makes keys too
-  for (std::thread& t : key_threads) t.join();
+  // The calling thread makes keys too. prepare() reports a job's failure in its result: it
+  // does not throw.
+  parallel_for(jobs.size(), options.jobs,
+               [&](std::size_t i) { ready.push(prepare(jobs[i], i, options)); });
   ready.close();
   writer.join();
   sync_written_folders(jobs, results);
