@@ -93,6 +93,7 @@ struct VerifyOptions {
   bool strict = false;                             // san.extra fails instead of warning
   std::vector<std::string> servers;                // only these (empty: every server of the spec)
   std::vector<std::string> certificates;           // only these certificate names (empty: all)
+  unsigned jobs = 1;  // threads decoding and checking the certificates (parallel_for)
 };
 
 // ExpectedCertificate is one certificate of one server as the spec derives it, with the

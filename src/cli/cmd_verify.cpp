@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "poolcert/error.hpp"
+#include "poolcert/parallel.hpp"
 #include "poolcert/verify.hpp"
 #include "render_json.hpp"
 #include "render_text.hpp"
@@ -25,6 +26,7 @@ struct VerifyCliOptions {
   std::string at;
   bool strict = false;
   std::vector<std::string> servers;
+  unsigned jobs = 0;  // 0: the number of cores
   bool json = false;
 };
 
@@ -59,6 +61,7 @@ Outcome run_verify(const VerifyCliOptions& opt) {
   options.at = opt.at.empty() ? std::time(nullptr) : parse_time(opt.at);
   options.strict = opt.strict;
   options.servers = normalise_server_names(opt.servers);
+  options.jobs = opt.jobs != 0 ? opt.jobs : hardware_jobs();
 
   std::vector<ExpectedCertificate> expected = expected_certificates(spec, options);
 
@@ -108,6 +111,9 @@ void setup_verify(CLI::App& app, Runner& runner) {
   cmd->add_option("--at", opt->at, "check at this time instead of now (2026-11-25T10:00:00Z)");
   cmd->add_flag("--strict", opt->strict, "names beyond the spec's fail instead of warning");
   cmd->add_option("--server", opt->servers, "only this server (repeatable)")->type_name("FQDN");
+  cmd->add_option("--jobs,-j", opt->jobs,
+                  "threads decoding and checking certificates (default: the number of cores)")
+      ->check(CLI::Range(1u, 256u));
   cmd->add_flag("--json", opt->json, "machine-readable report on stdout");
   cmd->callback([opt, &runner] { runner = [opt] { return run_verify(*opt); }; });
 }

@@ -84,9 +84,14 @@ CheckResult check_complete(const CertificateChecks& in) {
   for (int depth = 0; depth < kMaxChainDepth; ++depth) {
     if (self_signed(cur)) {
       if (not_supplied.empty()) {
+        std::size_t intermediates = path.empty() ? 0 : path.size() - 1;  // the root is not one
         return {"chain.complete", CheckStatus::kPass,
-                "every intermediate up to " + subject_of(cur) + " was supplied",
-                "all intermediates", std::to_string(path.size()) + " supplied"};
+                intermediates == 0
+                    ? "no intermediate between the leaf and " + subject_of(cur)
+                    : "every intermediate up to " + subject_of(cur) + " was supplied",
+                "all intermediates",
+                std::to_string(intermediates) +
+                    (intermediates == 1 ? " intermediate supplied" : " intermediates supplied")};
       }
       std::string list;
       for (const std::string& s : not_supplied) list += (list.empty() ? "" : "; ") + s;

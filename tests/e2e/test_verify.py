@@ -157,6 +157,9 @@ class GoodCertificatesTest(VerifyCase):
         _, doc, _ = self.verify("--cert", certs[S1], "--cert", certs[S2], "--cert", inter,
                                 "--key-dir", F.keys, "--ca-bundle", F.root, rc=0)
         self.assertBothPass(doc, certs)
+        # One intermediate between the leaf and the root (testca.py), and it was supplied.
+        self.assertEqual(self.checks(doc, S1)["chain.complete"]["found"],
+                         "1 intermediate supplied")
 
     def test_der(self):
         certs = {s: testca.to_der(F.good[s], self.tmp / f"{s.split('.')[0]}.cer")
@@ -565,6 +568,53 @@ class PairingTest(VerifyCase):
                                  "--key-dir", d, "--ca-bundle", F.root, rc=0)
         for s in h.SERVERS:
             self.assertAllPass(doc, s, F.good[s])
+
+
+# --- --jobs ----------------------------------------------------------------------------------------
+
+class JobsTest(VerifyCase):
+    """--jobs spreads the decoding and the checks of the certificates over threads."""
+
+    def test_jobs_give_the_same_report_in_the_same_order(self):
+        d = self.tmp / "pool"
+        d.mkdir()
+        n = 12
+        spec = h.write_pool_spec(d, n)
+        h.poolcert_ok(["csr", spec], d, "csr", env=h.profile_env())
+        fqdns = h.pool_fqdns(n)
+        defects = {  # server index: (how its certificate is wrong, the one check that fails)
+            2: (dict(drop_sans=["sip.company.com"]), "san.missing"),
+            5: (dict(extra_sans=["*.company.local"]), "san.wildcard"),
+            7: (dict(eku=("clientAuth",)), "eku.server-auth"),
+            9: (dict(cdp=None), "cdp.present"),
+        }
+        no_certificate = 11
+        batch = d / "batch"
+        batch.mkdir()
+        shutil.copy(F.inter, batch / "inter.pem")
+        for i, fqdn in enumerate(fqdns):
+            if i != no_certificate:
+                F.ca.issue(d / "out" / f"{fqdn}.csr", batch / f"{fqdn}.cer",
+                           **defects.get(i, ({}, None))[0])
+        at = (now() + datetime.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        reports = {}
+        for jobs in ("1", "4"):
+            _, reports[jobs], _ = self.verify("--cert-dir", batch, "--ca-bundle", F.root,
+                                              "--at", at, "--jobs", jobs, rc=1, spec=spec)
+        self.assertEqual(reports["4"], reports["1"])
+        doc = reports["4"]
+        self.assertEqual([s["server"] for s in doc["servers"]], fqdns, self.dump(doc))
+        for i, fqdn in enumerate(fqdns):
+            want = ({"cert.present"} if i == no_certificate
+                    else {defects[i][1]} if i in defects else set())
+            self.assertEqual(self.statuses(doc, fqdn, "fail"), want, fqdn)
+        self.assertEqual(doc["summary"]["fail"], len(defects) + 1, self.dump(doc))
+
+    def test_jobs_out_of_range_is_usage_error(self):
+        for bad in ("0", "-1", "lots"):
+            rc, out, err = self.verify("--cert", F.good[S1], "--jobs", bad, json_out=False)
+            self.assertEqual(rc, 2, bad + out + err)
+            self.assertIn("--jobs", err)
 
 
 # --- bad input -------------------------------------------------------------------------------------
