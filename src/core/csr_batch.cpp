@@ -340,10 +340,16 @@ std::vector<ServerResult> run_jobs(const std::vector<ServerJob>& jobs, const Run
       if (options.progress) options.progress(finished, jobs.size());
     }
   });
-  // The calling thread makes keys too. prepare() reports a job's failure in its result: it
-  // does not throw.
-  parallel_for(jobs.size(), options.jobs,
-               [&](std::size_t i) { ready.push(prepare(jobs[i], i, options)); });
+  // The calling thread makes keys too. prepare() reports a job's failure in its result; should
+  // anything else throw (no memory), the writer still puts in place what was made, and stops.
+  try {
+    parallel_for(jobs.size(), options.jobs,
+                 [&](std::size_t i) { ready.push(prepare(jobs[i], i, options)); });
+  } catch (...) {
+    ready.close();
+    writer.join();
+    throw;
+  }
   ready.close();
   writer.join();
   sync_written_folders(jobs, results);
