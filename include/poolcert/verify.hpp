@@ -62,6 +62,7 @@ struct ServerReport {
   std::string certificate;  // the spec's certificate name, "" for a single-certificate spec
   std::string profile;
   std::string template_name;  // the AD CS template the certificate was issued from, if it says
+  std::optional<std::size_t> input_index;  // the certificate checked: its index in verify's input
 };
 
 // UnmatchedCertificate is a leaf of the input that belongs to no server of the spec.

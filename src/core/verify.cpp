@@ -107,6 +107,24 @@ std::size_t names_covered(const Candidate& c, const CertificatePlan& plan) {
       }));
 }
 
+// For pairing by name: a leaf before a CA or self-signed certificate (one made for the server by
+// mistake is still its certificate), then the one that carries most of the planned names, then
+// better().
+bool better_by_name(const Candidate& a, const Candidate& b, const CertificatePlan& plan,
+                    std::time_t at) {
+  if (a.chain_material != b.chain_material) return !a.chain_material;
+  std::size_t covered_a = names_covered(a, plan);
+  std::size_t covered_b = names_covered(b, plan);
+  if (covered_a != covered_b) return covered_a > covered_b;
+  return better(a, b, at);
+}
+
+UnmatchedCertificate superseded_by(const Candidate& c, const Target& t) {
+  return {c.input->file, subject_text(c.input->cert.get()),
+          "another certificate for " + describe_target(t) + "; " + t.paired->input->file.string() +
+              " was checked instead"};
+}
+
 bool wanted(const std::vector<std::string>& filter, const std::string& name) {
   return filter.empty() || std::find(filter.begin(), filter.end(), name) != filter.end();
 }
@@ -182,10 +200,9 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<ExpectedCertificate>
     if (c.chain_material) chain_material.push_back(c.input->cert.get());
   }
   std::unordered_multimap<std::string, Candidate*> by_spki;
-  std::unordered_multimap<std::string, Candidate*> by_name;  // leaves only, by each DNS SAN
+  std::unordered_multimap<std::string, Candidate*> by_name;  // by each DNS SAN
   for (Candidate& c : candidates) {
     by_spki.emplace(c.facts.spki_sha256, &c);
-    if (c.chain_material) continue;
     for (const std::string& name : c.facts.dns_sans) by_name.emplace(to_lower_ascii(name), &c);
   }
 
@@ -209,25 +226,32 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<ExpectedCertificate>
     });
     for (Candidate* c : found) {
       c->used = true;
-      if (c == t.paired) continue;
-      report.superseded.push_back({c->input->file, subject_text(c->input->cert.get()),
-                                   "another certificate for " + describe_target(t) + "; " +
-                                       t.paired->input->file.string() + " was checked instead"});
+      if (c != t.paired) report.superseded.push_back(superseded_by(*c, t));
     }
   }
-  for (Target& t : targets) {  // by name: the leaf that carries most of the planned names
+  for (Target& t : targets) {  // by name: the server's name in the SANs
     if (t.paired != nullptr) continue;
     auto [begin, end] = by_name.equal_range(t.server->fqdn);
     for (auto it = begin; it != end; ++it) {
       Candidate* c = it->second;
-      if (c->used) continue;
-      if (t.paired == nullptr || names_covered(*c, t.plan) > names_covered(*t.paired, t.plan) ||
-          (names_covered(*c, t.plan) == names_covered(*t.paired, t.plan) &&
-           better(*c, *t.paired, options.at))) {
+      if (!c->used && (t.paired == nullptr || better_by_name(*c, *t.paired, t.plan, options.at))) {
         t.paired = c;
       }
     }
     if (t.paired != nullptr) t.paired->used = true;
+  }
+  // Once every server has its certificate: a further leaf with the name of a server whose key is
+  // unknown is that server's too (a renewal, as further certificates for one key are above), not
+  // a certificate of no server. Where the key is known, a leaf for another key stays unmatched.
+  for (const Target& t : targets) {
+    if (t.spki || t.paired == nullptr) continue;
+    auto [begin, end] = by_name.equal_range(t.server->fqdn);
+    for (auto it = begin; it != end; ++it) {
+      Candidate* c = it->second;
+      if (c->used || c->chain_material) continue;
+      c->used = true;
+      report.superseded.push_back(superseded_by(*c, t));
+    }
   }
 
   std::vector<const Target*> checked;
@@ -253,6 +277,7 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<ExpectedCertificate>
       return;
     }
     sr.cert = t.paired->input->file;
+    sr.input_index = static_cast<std::size_t>(t.paired->input - input.data());
     CertificateChecks in;
     in.spec = &spec;
     in.profile = &t.cert->profile;
@@ -299,7 +324,13 @@ std::time_t parse_time(const std::string& text) {
   tm.tm_hour = m[4].matched ? std::stoi(m[4].str()) : 0;
   tm.tm_min = m[5].matched ? std::stoi(m[5].str()) : 0;
   tm.tm_sec = m[6].matched ? std::stoi(m[6].str()) : 0;
-  if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+  const int year = tm.tm_year + 1900;
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  static constexpr int kDaysIn[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool month_ok = tm.tm_mon >= 0 && tm.tm_mon <= 11;
+  const int days = month_ok ? kDaysIn[tm.tm_mon] + (tm.tm_mon == 1 && leap ? 1 : 0) : 0;
+  // timegm() would take 2027-02-31 as 2027-03-03: a date that does not exist is refused instead.
+  if (!month_ok || tm.tm_mday < 1 || tm.tm_mday > days || tm.tm_hour > 23 || tm.tm_min > 59 ||
       tm.tm_sec > 60) {
     throw UsageError("--at '" + text + "': not a valid date and time");
   }

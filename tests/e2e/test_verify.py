@@ -558,6 +558,44 @@ class PairingTest(VerifyCase):
             self.assertEqual(self.statuses(doc, s, "fail"), set(), self.dump(doc))
             self.assertEqual(self.statuses(doc, s, "warn"), {"key.match"}, self.dump(doc))
 
+    def test_renewal_is_superseded_with_or_without_keys(self):
+        # The same input, the same outcome: an expired certificate for S1's key beside its renewal
+        # is superseded (reported, not failed) whether pairing is by key or, without keys, by name.
+        old = F.ca.issue(F.csr[S1], self.tmp / "old.pem",
+                         start=now() - datetime.timedelta(days=400),
+                         end=now() - datetime.timedelta(days=35))
+        empty = self.tmp / "nokeys"
+        empty.mkdir()
+        for key_dir in (F.keys, empty):
+            with self.subTest(key_dir=key_dir.name):
+                rc, doc, _ = self.verify("--cert", old, "--cert", F.good[S1], "--cert",
+                                         F.good[S2], "--cert", F.inter, "--key-dir", key_dir,
+                                         "--ca-bundle", F.root, rc=0)
+                self.assertClean(doc)
+                self.assertEqual(Path(self.server(doc, S1)["cert"]).resolve(),
+                                 F.good[S1].resolve(), self.dump(doc))
+                self.assertEqual([Path(u["cert"]).resolve() for u in doc["superseded"]],
+                                 [old.resolve()], self.dump(doc))
+                self.assertEqual(self.statuses(doc, S1, "fail"), set(), self.dump(doc))
+
+    def test_self_signed_certificate_with_the_servers_name_is_paired_and_fails(self):
+        # Made by hand for S1 (its own key, CA:TRUE as `openssl req -x509` makes it): still S1's
+        # certificate, and wrong in every way verify can tell; not "no certificate for S1".
+        ss = self.tmp / "selfsigned.pem"
+        testca.run_openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                            "-keyout", self.tmp / "selfsigned.key", "-out", ss, "-days", "30",
+                            "-subj", f"/CN={POOL}",
+                            "-addext", f"subjectAltName = DNS:{POOL}, DNS:{S1}"])
+        self.assertIn("CA:TRUE", testca.x509_text(ss))
+        rc, doc, _ = self.verify("--server", S1, "--cert", ss, "--key-dir", F.keys,
+                                 "--ca-bundle", F.root, rc=1)
+        self.assertEqual(Path(self.server(doc, S1)["cert"]).resolve(), ss.resolve(),
+                         self.dump(doc))
+        failed = self.statuses(doc, S1, "fail")
+        self.assertLessEqual({"key.match", "basic-constraints", "chain.trusted"}, failed,
+                             self.dump(doc))
+        self.assertNotIn("cert.present", failed)
+
     def test_key_dir_with_only_csrs(self):
         # A server's public key may come from its CSR when the key is elsewhere.
         d = self.tmp / "csrs"

@@ -31,6 +31,17 @@ TEST_CASE("--at takes ISO 8601 UTC, a date, or @seconds") {
   CHECK_THROWS_AS(parse_time("2026-11-25T25:00:00Z"), UsageError);
 }
 
+TEST_CASE("--at refuses a date that does not exist instead of moving it") {
+  CHECK(parse_time("2028-02-29") == 1835395200);  // date -u -d 2028-02-29 +%s
+  CHECK(parse_time("2000-02-29") == 951782400);   // date -u -d 2000-02-29 +%s
+  CHECK_THROWS_AS(parse_time("2027-02-29"), UsageError);
+  CHECK_THROWS_AS(parse_time("2100-02-29"), UsageError);  // a century, not a leap year
+  CHECK_THROWS_AS(parse_time("2027-02-31"), UsageError);
+  CHECK_THROWS_AS(parse_time("2026-04-31"), UsageError);
+  CHECK_THROWS_AS(parse_time("2027-00-15"), UsageError);
+  CHECK_THROWS_AS(parse_time("2026-11-00"), UsageError);
+}
+
 TEST_CASE("a report fails on any failed check or unmatched certificate, not on warnings") {
   VerifyReport report;
   report.servers.push_back(
