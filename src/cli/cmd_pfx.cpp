@@ -89,37 +89,47 @@ Outcome run_pfx(const PfxCliOptions& opt) {
   std::vector<std::filesystem::path> files = {opt.cert};
   if (!opt.chain.empty()) files.emplace_back(opt.chain);
   CertificateInputs inputs = read_certificate_files(files);
+  std::filesystem::path key_path = key_dir / (stem + ".key");
+  ossl::UniquePtr<EVP_PKEY> key = read_private_key(key_path, passphrase);
   VerifyOptions options;
   options.key_dir = key_dir;
   if (!opt.ca_bundle.empty()) options.ca_bundle = opt.ca_bundle;
   options.at = std::time(nullptr);
   options.servers = {server};
   options.certificates = {certificate.name};
-  VerifyReport report = verify(spec, inputs.certs, options);
+  // The key that goes into the PFX decides which certificate is the server's, whatever the key
+  // folder's CSR says and even when the key is encrypted: verify then checks, and the PFX
+  // carries, the best certificate for that key (a renewal beside an expired one: the renewal).
+  std::vector<ExpectedCertificate> expected = expected_certificates(spec, options);
+  for (ExpectedCertificate& e : expected) {
+    if (e.server->fqdn == server && e.certificate->name == certificate.name) {
+      e.spki = spki_sha256(key.get());
+    }
+  }
+  VerifyReport report = verify(spec, expected, inputs.certs, options);
   print_file_warnings(std::cerr, report.warnings);  // the server key's mode; on stderr always
 
-  std::filesystem::path key_path = key_dir / (stem + ".key");
-  ossl::UniquePtr<EVP_PKEY> key = read_private_key(key_path, passphrase);
-  std::string key_spki = spki_sha256(key.get());
-  X509* leaf = nullptr;
-  for (const InputCertificate& c : inputs.certs) {
-    if (spki_sha256(X509_get0_pubkey(c.cert.get())) == key_spki) leaf = c.cert.get();
-  }
-  if (leaf == nullptr) {
+  // --server and --certificate leave one report: this certificate of this server.
+  if (report.servers.size() != 1) throw UsageError("--server " + server + ": not in the spec");
+  const ServerReport& checked = report.servers.front();
+  X509* leaf = checked.input_index ? inputs.certs[*checked.input_index].cert.get() : nullptr;
+  if (leaf == nullptr || spki_sha256(X509_get0_pubkey(leaf)) != spki_sha256(key.get())) {
     std::cerr << "poolcert: error: no certificate in " << opt.cert << " is for the key "
               << key_path.string() << ": a PFX of them would be useless\n";
     return Outcome::kFailed;
   }
   if (report.failed() && !opt.force) {
-    for (const ServerReport& s : report.servers) {
-      for (const CheckResult& c : s.checks) {
-        if (c.status == CheckStatus::kFail) {
-          std::cerr << "poolcert: error: " << c.id << ": " << c.message << "\n";
-        }
+    for (const CheckResult& c : checked.checks) {
+      if (c.status == CheckStatus::kFail) {
+        std::cerr << "poolcert: error: " << c.id << ": " << c.message << "\n";
       }
     }
+    for (const UnmatchedCertificate& u : report.unmatched) {
+      std::cerr << "poolcert: error: " << u.cert.string() << " (" << u.subject << "): " << u.message
+                << "\n";
+    }
     std::cerr << "poolcert: error: not writing " << out.string()
-              << ": the certificate fails verify (--force writes it anyway)\n";
+              << ": the input fails verify (--force writes it anyway)\n";
     return Outcome::kFailed;
   }
   Pkcs12Options p12;

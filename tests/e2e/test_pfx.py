@@ -1,6 +1,7 @@
 """`poolcert pfx` (issue 4): the PKCS#12 a Windows server imports, read back by `openssl pkcs12`
 and python-cryptography's pkcs12 loader; refusals leave the disk as it was."""
 
+import datetime
 import shutil
 import unittest
 from pathlib import Path
@@ -177,7 +178,36 @@ class PfxTest(h.TempDirTestCase):
         self.assertEqual(rc, 0, so + se)
         self.load(out)
 
+    def test_renewal_beside_the_expired_certificate_carries_the_renewal(self):
+        # Both are for S1's key; verify checks the one valid now, and the PFX must carry that one,
+        # whichever comes first in the file.
+        old = F.ca.issue(F.csr, self.tmp / "old.cer",
+                         start=testca.utc_now() - datetime.timedelta(days=400),
+                         end=testca.utc_now() - datetime.timedelta(days=35))
+        for name, order in (("old-last", (F.good, old)), ("old-first", (old, F.good))):
+            with self.subTest(name):
+                both = testca.bundle(self.tmp / f"{name}.pem", *order)
+                out = self.tmp / f"{name}.pfx"
+                rc, so, se = self.pfx(cert=both, out=out)
+                self.assertEqual(rc, 0, so + se)
+                self.load(out)  # the leaf in it is F.good, not the expired one
+
     # --- refusals ---------------------------------------------------------------------------
+
+    def test_refusal_names_a_certificate_that_belongs_to_no_server(self):
+        _, csr = testca.openssl_csr(self.tmp, "stranger", "/O=Elsewhere/CN=www.example.org",
+                                    ["www.example.org"])
+        stranger = F.ca.issue(csr, self.tmp / "stranger.cer")
+        chain = testca.bundle(self.tmp / "chain.pem", F.ca.inter_pem, stranger)
+        before = h.snapshot(self.tmp)
+        args = ["pfx", F.spec, "--server", S1, "--cert", F.good, "--chain", chain,
+                "--key-dir", F.keys, "--ca-bundle", F.ca.root_pem, "-o", self.tmp / "x.pfx",
+                "--passphrase-file", F.passfile]
+        rc, so, se = self.poolcert(args)
+        self.assertEqual(rc, 1, so + se)
+        self.assertIn("www.example.org", se)
+        self.assertIn("matches no server", se)
+        self.assertEqual(h.snapshot(self.tmp), before, "nothing written")
 
     def test_never_overwrites(self):
         out = self.tmp / "ocssrv01.pfx"
