@@ -99,6 +99,11 @@ std::string describe_target(const Target& t) {
   return t.cert->name.empty() ? t.server->fqdn : t.server->fqdn + " (" + t.cert->name + ")";
 }
 
+bool planned(const CertificatePlan& plan, const std::string& name) {
+  return std::any_of(plan.sans.begin(), plan.sans.end(),
+                     [&](const DerivedName& d) { return same_dns_name(name, d.name); });
+}
+
 std::size_t names_covered(const Candidate& c, const CertificatePlan& plan) {
   return static_cast<std::size_t>(
       std::count_if(plan.sans.begin(), plan.sans.end(), [&](const DerivedName& d) {
@@ -107,15 +112,25 @@ std::size_t names_covered(const Candidate& c, const CertificatePlan& plan) {
       }));
 }
 
+std::size_t names_unplanned(const Candidate& c, const CertificatePlan& plan) {
+  return static_cast<std::size_t>(
+      std::count_if(c.facts.dns_sans.begin(), c.facts.dns_sans.end(),
+                    [&](const std::string& n) { return !planned(plan, n); }));
+}
+
 // For pairing by name: a leaf before a CA or self-signed certificate (one made for the server by
 // mistake is still its certificate), then the one that carries most of the planned names, then
-// better().
+// the one with fewest names beyond them (another server's certificate that also names this one
+// has its own server's name), then better().
 bool better_by_name(const Candidate& a, const Candidate& b, const CertificatePlan& plan,
                     std::time_t at) {
   if (a.chain_material != b.chain_material) return !a.chain_material;
   std::size_t covered_a = names_covered(a, plan);
   std::size_t covered_b = names_covered(b, plan);
   if (covered_a != covered_b) return covered_a > covered_b;
+  std::size_t unplanned_a = names_unplanned(a, plan);
+  std::size_t unplanned_b = names_unplanned(b, plan);
+  if (unplanned_a != unplanned_b) return unplanned_a < unplanned_b;
   return better(a, b, at);
 }
 

@@ -578,6 +578,23 @@ class PairingTest(VerifyCase):
                                  [old.resolve()], self.dump(doc))
                 self.assertEqual(self.statuses(doc, S1, "fail"), set(), self.dump(doc))
 
+    def test_without_keys_a_certificate_naming_two_servers_goes_to_its_own(self):
+        # S2's certificate also names S1 (and lasts longer than S1's, so validity alone would
+        # give it to S1). Without keys, S1 gets its own certificate, which has no name beyond
+        # S1's plan, and S2 gets this one, where S1's name is an extra name.
+        both = F.ca.issue(F.csr[S2], self.tmp / "s2-naming-s1.pem", extra_sans=[S1], days=730)
+        empty = self.tmp / "nokeys"
+        empty.mkdir()
+        rc, doc, _ = self.verify("--cert", both, "--cert", F.good[S1], "--cert", F.inter,
+                                 "--key-dir", empty, "--ca-bundle", F.root, rc=0)
+        self.assertClean(doc)
+        self.assertEqual(Path(self.server(doc, S1)["cert"]).resolve(), F.good[S1].resolve(),
+                         self.dump(doc))
+        self.assertEqual(Path(self.server(doc, S2)["cert"]).resolve(), both.resolve(),
+                         self.dump(doc))
+        self.assertEqual(self.checks(doc, S2)["san.extra"]["status"], "warn", self.dump(doc))
+        self.assertIn(S1, self.checks(doc, S2)["san.extra"]["message"])
+
     def test_self_signed_certificate_with_the_servers_name_is_paired_and_fails(self):
         # Made by hand for S1 (its own key, CA:TRUE as `openssl req -x509` makes it): still S1's
         # certificate, and wrong in every way verify can tell; not "no certificate for S1".
