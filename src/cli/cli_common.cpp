@@ -1,6 +1,7 @@
 #include "cli_common.hpp"
 
 #include <openssl/crypto.h>
+#include <openssl/pem.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -15,6 +16,11 @@
 
 namespace poolcert::cli {
 namespace {
+
+// OpenSSL hands a key's passphrase over in a buffer of PEM_BUFSIZE (1024) bytes, and the openssl
+// command reads at most 1023 of a -passin file: a longer passphrase would make a key that an
+// admin's openssl (or, past 1024, poolcert itself) could not open.
+constexpr std::size_t kMaxPassphraseBytes = PEM_BUFSIZE - 1;
 
 // Reads one line from the terminal with echo off.
 std::string prompt_hidden(const std::string& prompt) {
@@ -90,6 +96,11 @@ std::optional<std::string> read_passphrase(const PassphraseSource& source,
     }
   } else {
     return std::nullopt;
+  }
+  if (pass.size() > kMaxPassphraseBytes) {
+    OPENSSL_cleanse(pass.data(), pass.size());
+    throw UsageError("the passphrase is longer than " + std::to_string(kMaxPassphraseBytes) +
+                     " bytes, more than openssl reads of a key's passphrase");
   }
   return pass;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <map>
 #include <set>
 #include <thread>
@@ -228,13 +229,31 @@ std::vector<ServerJob> plan_jobs(const std::vector<PoolSpec>& specs, const PlanO
         job.encrypt_key = derive_plan(spec, server, cert).key.encrypt || options.encrypt_keys;
         job.output_dir = options.output_dir.value_or(spec.output_dir);
         fs::path key_path = job.key_path();
-        auto [it, fresh] = writer_of.emplace(key_path.lexically_normal(), spec.file);
+        if (key_path.filename().string().size() > NAME_MAX) {
+          throw UsageError("server " + server.fqdn + " of " + spec.file.string() +
+                           ": its key's file name, " + key_path.filename().string() + ", is over " +
+                           std::to_string(NAME_MAX) + " bytes, more than a file system takes");
+        }
+        // One folder under two spellings ("out", "/abs/out", a symlink to it) is one folder.
+        std::error_code canonical_ec;
+        fs::path same = fs::weakly_canonical(key_path, canonical_ec);
+        if (canonical_ec) same = fs::absolute(key_path).lexically_normal();
+        auto [it, fresh] = writer_of.emplace(same, spec.file);
         if (!fresh) {
           throw UsageError("server " + server.fqdn + " of " + spec.file.string() + " and of " +
                            it->second.string() + " would both write " + key_path.string());
         }
         std::error_code ec;
         job.key_exists = fs::exists(fs::symlink_status(key_path, ec));
+        // Where the key goes, anything but a file is refused before anything opens it: a pipe
+        // would hang the run, and --rekey would remove the CSR before failing to move a folder
+        // aside. (A folder where a CSR goes fails that server alone, at its rename.)
+        fs::file_status st = fs::status(key_path, ec);
+        if (fs::exists(st) && !fs::is_regular_file(st)) {
+          throw BadFileError(key_path,
+                             "is not a regular file (a folder, pipe or device where the key "
+                             "goes): move it away");
+        }
         job.action = !job.key_exists ? KeyAction::kCreate
                      : options.rekey ? KeyAction::kRekey
                                      : KeyAction::kReuse;

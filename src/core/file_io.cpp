@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -73,9 +74,13 @@ void write_all(int fd, std::string_view data, const fs::path& tmp) {
 }
 
 // Makes the temporary file (0600 from the start: mkstemp's mode) and returns its path and fd.
+// Its name is ".<file name>.poolcert-<pid>-XXXXXX", the file name cut short when the whole would
+// not fit in NAME_MAX bytes (a valid 240-byte host name leaves no room for the rest).
 std::pair<fs::path, int> make_temp(const fs::path& path) {
-  std::string pattern = (folder_of(path) / ("." + path.filename().string())).string() +
-                        std::string(kTempMarker) + std::to_string(::getpid()) + "-XXXXXX";
+  std::string suffix = std::string(kTempMarker) + std::to_string(::getpid()) + "-XXXXXX";
+  std::string name = path.filename().string();
+  name.resize(std::min(name.size(), static_cast<std::size_t>(NAME_MAX) - 1 - suffix.size()));
+  std::string pattern = (folder_of(path) / ("." + name + suffix)).string();
   int fd = ::mkostemp(pattern.data(), O_CLOEXEC);
   if (fd < 0) throw IoError(ErrorKind::kOperation, folder_of(path), "create a file in", errno);
   return {fs::path(pattern), fd};
@@ -135,7 +140,9 @@ std::string read_input_file(const fs::path& file, std::size_t max_bytes) {
     if (n == 0) break;
     data.append(buf, static_cast<std::size_t>(n));
     if (data.size() > max_bytes) {
-      throw BadFileError(file, "larger than " + std::to_string(max_bytes >> 20) + " MiB");
+      throw BadFileError(file, "larger than " + (max_bytes >= (1u << 20)
+                                                     ? std::to_string(max_bytes >> 20) + " MiB"
+                                                     : std::to_string(max_bytes >> 10) + " KiB"));
     }
   }
   return data;
@@ -286,9 +293,31 @@ void prepare_output_dir(const fs::path& dir) {
   ::unlink(probe.c_str());
 }
 
+namespace {
+
+// mkostemp's six characters at the end of `name`, after `prefix_end`: letters and digits.
+bool ends_in_mkstemp_suffix(std::string_view name, std::size_t prefix_end) {
+  return name.size() == prefix_end + 6 &&
+         std::all_of(name.begin() + static_cast<std::ptrdiff_t>(prefix_end), name.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; });
+}
+
+}  // namespace
+
 bool is_temp_name(std::string_view name) {
-  return (name.size() > 1 && name.front() == '.' && name.find(kTempMarker) != std::string::npos) ||
-         name.rfind(".poolcert-probe-", 0) == 0;
+  constexpr std::string_view kProbe = ".poolcert-probe-";
+  if (name.substr(0, kProbe.size()) == kProbe) return ends_in_mkstemp_suffix(name, kProbe.size());
+  // ".<file>.poolcert-<pid>-XXXXXX" (make_temp), with a pid above 0: nothing else is ours.
+  std::size_t at = name.rfind(kTempMarker);
+  if (name.size() < 2 || name.front() != '.' || at == std::string_view::npos || at == 0) {
+    return false;
+  }
+  std::size_t digits = at + kTempMarker.size();
+  std::size_t dash = digits;
+  while (dash < name.size() && std::isdigit(static_cast<unsigned char>(name[dash])) != 0) ++dash;
+  if (dash == digits || dash >= name.size() || name[dash] != '-') return false;
+  if (std::atol(std::string(name.substr(digits, dash - digits)).c_str()) <= 0) return false;
+  return ends_in_mkstemp_suffix(name, dash + 1);
 }
 
 int remove_stale_temps(const fs::path& dir) {
@@ -317,12 +346,21 @@ std::optional<FileWarning> check_key_permissions(const fs::path& key_file) {
   if (::stat(key_file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
   bool group = (st.st_mode & S_IRGRP) != 0;
   bool others = (st.st_mode & S_IROTH) != 0;
-  if (!group && !others) return std::nullopt;
-  const char* who = group && others ? "group and others" : group ? "group" : "others";
   mode_t mode = st.st_mode & 07777;
-  return FileWarning{key_file, mode,
-                     key_file.string() + " is readable by " + who + " (mode " + octal_mode(mode) +
-                         "): run chmod 600 " + shell_word(key_file.string())};
+  if (group || others) {
+    const char* who = group && others ? "group and others" : group ? "group" : "others";
+    return FileWarning{key_file, mode,
+                       key_file.string() + " is readable by " + who + " (mode " + octal_mode(mode) +
+                           "): run chmod 600 " + shell_word(key_file.string())};
+  }
+  // A key another user owns is that user's to read, replace or hand out.
+  if (st.st_uid != ::geteuid()) {
+    return FileWarning{key_file, mode,
+                       key_file.string() + " is owned by uid " + std::to_string(st.st_uid) +
+                           ", not by the user running poolcert (uid " +
+                           std::to_string(::geteuid()) + "): that user can read or replace it"};
+  }
+  return std::nullopt;
 }
 
 FolderLock::FolderLock(const fs::path& dir) : dir_(dir) {

@@ -191,6 +191,79 @@ class RefusedExistingKey(h.TempDirTestCase):
         self.assertEqual(h.poolcert_temp_files(self.tmp), [])
 
 
+class UnusualOutputPaths(h.TempDirTestCase):
+    """What sits where a key goes, or two spellings of one folder: refused up front, no change."""
+
+    def assertRefusedUnchanged(self, args, *in_message, timeout=60):
+        before = h.snapshot(self.tmp)
+        rc, out, err = self.poolcert(args, timeout=timeout)
+        self.assertEqual(rc, 2, out + err)
+        line = self.assertOneErrorLine(err)
+        for text in in_message:
+            self.assertIn(text, line)
+        self.assertEqual(h.snapshot(self.tmp), before, "the disk changed")
+        return line
+
+    def test_one_folder_under_two_spellings_is_one_folder(self):
+        # Two specs, each would write ocssrv01's key into the same folder: as when both say "out".
+        self.write_spec(name="a.toml")
+        (self.tmp / "out").mkdir()
+        os.symlink("out", self.tmp / "out-link")
+        for other in (str(self.tmp / "out"), "out-link"):
+            with self.subTest(output_dir=other):
+                text = (h.example_text().replace('output_dir = "out"', f'output_dir = "{other}"')
+                        .replace("ocspool", "otherpool"))
+                self.assertIn(other, text)
+                self.write_spec(text, name="b.toml")
+                self.assertRefusedUnchanged(["csr", "a.toml", "b.toml"], "would both write")
+
+    def test_a_pipe_where_the_key_goes_is_refused_not_waited_on(self):
+        out = self.tmp / "out"
+        out.mkdir()
+        os.mkfifo(out / f"{S1}.key")
+        self.write_spec()
+        self.assertRefusedUnchanged(["csr", "spec.toml"], f"{S1}.key", "not a regular file",
+                                    timeout=30)
+
+    def test_a_folder_where_the_key_goes_with_rekey_keeps_the_csr(self):
+        self.write_spec()
+        self.poolcert_json(["csr", "spec.toml", "--server", S1])
+        key = self.tmp / "out" / f"{S1}.key"
+        key.unlink()
+        key.mkdir()
+        self.assertRefusedUnchanged(["csr", "spec.toml", "--server", S1, "--rekey"],
+                                    f"{S1}.key", "not a regular file")
+        self.assertTrue((self.tmp / "out" / f"{S1}.csr").is_file())
+
+    def test_a_passphrase_over_1023_bytes_is_refused_and_1023_works(self):
+        self.write_spec()
+        long_pass = self.tmp / "long.txt"
+        long_pass.write_text("x" * 1024 + "\n")
+        self.assertRefusedUnchanged(["csr", "spec.toml", "--server", S1, "--encrypt-key",
+                                     "--passphrase-file", "long.txt"], "1023")
+        ok_pass = self.tmp / "ok.txt"
+        ok_pass.write_text("y" * 1023 + "\n")
+        self.poolcert_json(["csr", "spec.toml", "--server", S1, "--encrypt-key",
+                            "--passphrase-file", "ok.txt"])
+        key = self.tmp / "out" / f"{S1}.key"
+        rc, check = h.openssl_key_check(key, passin=f"file:{ok_pass}")
+        self.assertEqual(rc, 0, check)  # openssl opens it with the whole passphrase
+
+    def test_a_server_name_near_the_longest_gets_its_key(self):
+        # 243 bytes, a valid host name: "<name>.key" fits a file name, its temporary file too.
+        fqdn = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 38]) + ".company.local"
+        self.assertLessEqual(len(fqdn), 253)
+        text = h.example_text().replace("ocssrv02.company.local", fqdn)
+        self.assertIn(fqdn, text)
+        self.write_spec(text)
+        self.poolcert_json(["csr", "spec.toml", "--server", fqdn])
+        key = self.tmp / "out" / f"{fqdn}.key"
+        rc, check = h.openssl_key_check(key)
+        self.assertEqual(rc, 0, check)
+        self.assertEqual(h.key_public_pem(key), h.csr_public_pem(self.tmp / "out" / f"{fqdn}.csr"))
+        self.assertEqual(h.poolcert_temp_files(self.tmp), [])
+
+
 class FailuresLeaveNoHalfPairs(h.TempDirTestCase):
     def test_a_failing_server_exits_1_and_leaves_no_key_without_csr(self):
         spec = self.write_spec()

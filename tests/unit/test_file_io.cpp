@@ -162,6 +162,38 @@ TEST_CASE("read_input_file refuses folders and oversized files") {
   CHECK_THROWS_AS(read_input_file(dir.path() / "missing"), IoError);
   dir.write("big", std::string(2 << 20, 'x'));
   CHECK_THROWS_AS(read_input_file(dir.path() / "big", 1 << 20), BadFileError);
+  // The limit as it was given: a 64 KiB limit is not "0 MiB".
+  try {
+    read_input_file(dir.path() / "big", 64 << 10);
+    FAIL("no error");
+  } catch (const BadFileError& e) {
+    CHECK(std::string(e.what()).find("larger than 64 KiB") != std::string::npos);
+  }
+}
+
+TEST_CASE("a target name near NAME_MAX still gets its temporary file") {
+  test::TempDir dir;
+  fs::path target = dir.path() / (std::string(240, 'a') + ".key");  // 244 bytes: a valid name
+  write_file_atomic(target, "secret", 0600, Existing::kKeep);
+  CHECK(slurp(target) == "secret");
+  CHECK(count_entries(dir.path()) == 1);  // no temporary file left
+}
+
+TEST_CASE("only poolcert's own temporary file names count as its temporary files") {
+  CHECK(is_temp_name(".a.key.poolcert-123-abcDE9"));
+  CHECK(is_temp_name(".poolcert-probe-x1Y2z3"));
+  CHECK_FALSE(is_temp_name("a.key"));
+  CHECK_FALSE(is_temp_name(".web.key.poolcert-old"));      // no pid
+  CHECK_FALSE(is_temp_name(".poolcert-notes.txt"));        // the marker alone
+  CHECK_FALSE(is_temp_name(".a.key.poolcert-0-abcdef"));   // pid 0
+  CHECK_FALSE(is_temp_name(".a.key.poolcert-12-abcde"));   // five characters, not six
+  CHECK_FALSE(is_temp_name(".a.key.poolcert-12-abc.ef"));  // not mkstemp's characters
+  CHECK_FALSE(is_temp_name(".poolcert-probe-notes.txt"));
+  test::TempDir dir;
+  dir.write(".web.key.poolcert-old", "a user's file");
+  dir.write(".poolcert-notes.txt", "another");
+  CHECK(remove_stale_temps(dir.path()) == 0);
+  CHECK(count_entries(dir.path()) == 2);
 }
 
 TEST_CASE("make_output_dir makes every new folder 0700 under umask 000") {
@@ -173,6 +205,18 @@ TEST_CASE("make_output_dir makes every new folder 0700 under umask 000") {
     CHECK(mode_of(dir.path() / sub) == 0700);
   }
   CHECK(count_entries(dir.path() / "a" / "b" / "c") == 0);  // no probe file: nothing written
+}
+
+TEST_CASE("check_key_permissions warns about a key another user owns") {
+  if (::geteuid() != 0) return;  // only root can give a file away (CI runs as root)
+  test::TempDir dir;
+  fs::path key = dir.write("s.key", "secret");
+  ::chmod(key.c_str(), 0600);
+  REQUIRE(::chown(key.c_str(), 65534, 65534) == 0);  // nobody
+  std::optional<FileWarning> w = check_key_permissions(key);
+  REQUIRE(w.has_value());
+  CHECK(w->mode == 0600);
+  CHECK(w->message.find("owned by uid 65534") != std::string::npos);
 }
 
 TEST_CASE("check_key_permissions warns when group or others can read a key") {
