@@ -105,6 +105,36 @@ std::optional<std::string> read_passphrase(const PassphraseSource& source,
   return pass;
 }
 
+namespace {
+
+void print_diagnostic(std::ostream& out, std::string_view kind, std::string_view message) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string line = "poolcert: ";
+  line.append(kind).append(": ");
+  for (char ch : message) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f) {
+      line += "\\x";
+      line += kHex[c >> 4];
+      line += kHex[c & 15];
+    } else {
+      line += ch;  // UTF-8 stays as it is
+    }
+  }
+  line += '\n';
+  out << line;
+}
+
+}  // namespace
+
+void print_error(std::ostream& out, std::string_view message) {
+  print_diagnostic(out, "error", message);
+}
+
+void print_warning(std::ostream& out, std::string_view message) {
+  print_diagnostic(out, "warning", message);
+}
+
 bool stdout_is_terminal() {
   return ::isatty(STDOUT_FILENO) == 1;
 }

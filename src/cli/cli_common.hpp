@@ -5,7 +5,9 @@
 
 #include <functional>
 #include <optional>
+#include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "poolcert/spec.hpp"
@@ -45,6 +47,12 @@ void add_passphrase_options(CLI::App& cmd, PassphraseSource& source);
 // file.
 std::optional<std::string> read_passphrase(const PassphraseSource& source,
                                            const std::string& prompt, bool confirm);
+
+// print_error and print_warning write "poolcert: error: MESSAGE" (or "warning") and a newline on
+// `out`. Every diagnostic of poolcert is one line: a control character in the message (a newline
+// in a value or a file name, a NUL) is shown as \xNN.
+void print_error(std::ostream& out, std::string_view message);
+void print_warning(std::ostream& out, std::string_view message);
 
 // Terminal facts for rendering: colour only on a terminal, and never with NO_COLOR set.
 bool stdout_is_terminal();

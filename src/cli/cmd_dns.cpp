@@ -57,7 +57,7 @@ Outcome run_dns(const DnsCliOptions& opt) {
   for (std::string& w : dns_placeholder_warnings(records)) warnings.push_back(std::move(w));
   bool json = opt.json || opt.format == "json";
   if (!json) {
-    for (const std::string& w : warnings) std::cerr << "poolcert: warning: " << w << "\n";
+    for (const std::string& w : warnings) print_warning(std::cerr, w);
   }
   if (opt.check) return run_check(opt, records, warnings);
   if (!opt.zone_dir.empty()) write_zone_files(opt.zone_dir, records, json);

@@ -38,7 +38,7 @@ Outcome run_inspect(const InspectCliOptions& opt) {
   bool bad = false;
   for (const InspectedFile& f : files) {
     if (f.error.empty()) continue;
-    std::cerr << "poolcert: error: " << f.error << "\n";
+    print_error(std::cerr, f.error);
     bad = true;
   }
   if (opt.json) {

@@ -114,22 +114,19 @@ Outcome run_pfx(const PfxCliOptions& opt) {
   const ServerReport& checked = report.servers.front();
   X509* leaf = checked.input_index ? inputs.certs[*checked.input_index].cert.get() : nullptr;
   if (leaf == nullptr || spki_sha256(X509_get0_pubkey(leaf)) != spki_sha256(key.get())) {
-    std::cerr << "poolcert: error: no certificate in " << opt.cert << " is for the key "
-              << key_path.string() << ": a PFX of them would be useless\n";
+    print_error(std::cerr, "no certificate in " + opt.cert + " is for the key " +
+                               key_path.string() + ": a PFX of them would be useless");
     return Outcome::kFailed;
   }
   if (report.failed() && !opt.force) {
     for (const CheckResult& c : checked.checks) {
-      if (c.status == CheckStatus::kFail) {
-        std::cerr << "poolcert: error: " << c.id << ": " << c.message << "\n";
-      }
+      if (c.status == CheckStatus::kFail) print_error(std::cerr, c.id + ": " + c.message);
     }
     for (const UnmatchedCertificate& u : report.unmatched) {
-      std::cerr << "poolcert: error: " << u.cert.string() << " (" << u.subject << "): " << u.message
-                << "\n";
+      print_error(std::cerr, u.cert.string() + " (" + u.subject + "): " + u.message);
     }
-    std::cerr << "poolcert: error: not writing " << out.string()
-              << ": the input fails verify (--force writes it anyway)\n";
+    print_error(std::cerr, "not writing " + out.string() +
+                               ": the input fails verify (--force writes it anyway)");
     return Outcome::kFailed;
   }
   Pkcs12Options p12;

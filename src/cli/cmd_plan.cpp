@@ -36,7 +36,7 @@ Outcome run_plan(const PlanCliOptions& opt) {
   if (opt.json) {
     std::cout << plan_json(jobs, warnings).dump(2) << "\n";
   } else {
-    for (const std::string& w : warnings) std::cerr << "poolcert: warning: " << w << "\n";
+    for (const std::string& w : warnings) print_warning(std::cerr, w);
     print_plan(std::cout, jobs);
   }
   return Outcome::kOk;

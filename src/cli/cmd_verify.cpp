@@ -70,7 +70,7 @@ Outcome run_verify(const VerifyCliOptions& opt) {
                                  ? read_certificate_dir(opt.cert_dir)
                                  : read_certificate_files({opt.certs.begin(), opt.certs.end()});
   for (const auto& [file, message] : inputs.errors) {
-    std::cerr << "poolcert: error: " << message << "\n";
+    print_error(std::cerr, message);
   }
   if (inputs.certs.empty() && inputs.errors.empty()) {
     throw UsageError(opt.cert_dir + ": no certificate files (.cer .crt .pem .der .p7b .p7c)");

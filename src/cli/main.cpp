@@ -42,8 +42,9 @@ int check_stdout(int code) {
   errno = 0;
   if (std::cout.flush()) return code;
   int err = errno;
-  std::cerr << "poolcert: error: writing standard output: "
-            << (err != 0 ? std::strerror(err) : "the output is incomplete") << "\n";
+  poolcert::cli::print_error(std::cerr,
+                             std::string("writing standard output: ") +
+                                 (err != 0 ? std::strerror(err) : "the output is incomplete"));
   return code == kExitBadInput ? code : kExitFailed;
 }
 
@@ -81,17 +82,17 @@ int main(int argc, char** argv) {
     return check_stdout(app.exit(e) == 0 ? kExitOk : kExitBadInput);
   } catch (const CLI::ParseError& e) {
     // One line, like every other error of poolcert.
-    std::cerr << "poolcert: error: " << e.what() << " (see poolcert --help)\n";
+    poolcert::cli::print_error(std::cerr, std::string(e.what()) + " (see poolcert --help)");
     return kExitBadInput;
   }
   int code = kExitFailed;
   try {
     code = runner ? exit_code_of(runner()) : kExitBadInput;
   } catch (const poolcert::Error& e) {
-    std::cerr << "poolcert: error: " << e.what() << "\n";
+    poolcert::cli::print_error(std::cerr, e.what());
     code = exit_code_of(e.kind());
   } catch (const std::exception& e) {
-    std::cerr << "poolcert: error: " << e.what() << "\n";
+    poolcert::cli::print_error(std::cerr, e.what());
     code = kExitFailed;
   }
   return check_stdout(code);

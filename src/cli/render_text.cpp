@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "cli_common.hpp"
+
 namespace poolcert::cli {
 namespace {
 
@@ -213,7 +215,7 @@ void print_profiles(std::ostream& out, const std::vector<Profile>& profiles) {
 }
 
 void print_file_warnings(std::ostream& err, const std::vector<FileWarning>& warnings) {
-  for (const FileWarning& w : warnings) err << "poolcert: warning: " << w.message << "\n";
+  for (const FileWarning& w : warnings) print_warning(err, w.message);
 }
 
 }  // namespace poolcert::cli

@@ -82,7 +82,15 @@ NameCheck check_dns_name(std::string_view input, bool allow_wildcard) {
         std::string_view(name).substr(start, dot == std::string::npos ? dot : dot - start);
     if (std::string why = label_problem(label); !why.empty()) return fail(why);
     ++labels;
-    if (dot == std::string::npos) break;
+    if (dot == std::string::npos) {
+      // A top-level domain is never all digits (RFC 3696 2): "10.0.0.50" is an IP address, and
+      // a certificate or a record would carry it as a host name.
+      if (std::all_of(label.begin(), label.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        return fail("the last label '" + std::string(label) +
+                    "' is all digits: an IP address or a number is not a DNS name");
+      }
+      break;
+    }
     start = dot + 1;
   }
   if (wildcard && labels < 2) return fail("wildcard must cover at least two labels");

@@ -49,18 +49,26 @@ bool find_caret(const std::string& what, unsigned& line, unsigned& column) {
   throw SpecError(file, line, column, "", "TOML syntax error: " + first);
 }
 
-// toml11 parses arrays and inline tables recursively, so deep nesting overflowed the stack
-// (reproducers: tests/fuzz/regressions/fuzz_spec/). Refuses more than kMaxNesting open brackets
-// and braces outside strings and comments, naming the line where the limit is passed.
+// toml11 parses arrays, inline tables and dotted keys recursively, so deep nesting overflowed
+// the stack (reproducers: tests/fuzz/regressions/fuzz_spec/; a key of 100000 dotted parts).
+// Refuses more than kMaxNesting open brackets and braces, or dots on one line, outside strings
+// and comments, naming the line where the limit is passed.
 constexpr int kMaxNesting = 64;
 
 void check_nesting(const fs::path& file, const std::string& text) {
   int depth = 0;
+  int dots = 0;  // on this line: a dotted key or table header nests one table per part
   unsigned line = 1;
   for (std::size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (c == '\n') {
       ++line;
+      dots = 0;
+    } else if (c == '.') {
+      if (++dots > kMaxNesting) {
+        throw SpecError(file, line, 0, "",
+                        "a key of more than " + std::to_string(kMaxNesting) + " dotted parts");
+      }
     } else if (c == '#') {
       i = std::min(text.find('\n', i), text.size()) - 1;  // the newline itself is counted next
     } else if (c == '"' || c == '\'') {
@@ -105,7 +113,8 @@ Value Reader::parse() const {
 std::string ipv4_at(const Reader& r, const Value& v, const std::string& field) {
   std::string text = r.string_at(v, field);
   in_addr addr{};
-  if (::inet_pton(AF_INET, text.c_str(), &addr) != 1) {
+  // A NUL inside the value would end it early for inet_pton: "10.0.0.50\0x" is no address.
+  if (text.find('\0') != std::string::npos || ::inet_pton(AF_INET, text.c_str(), &addr) != 1) {
     r.fail(v, field, quote_value(text) + " is not an IPv4 address (dotted quad)");
   }
   return text;

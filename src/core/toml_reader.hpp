@@ -97,9 +97,9 @@ class Reader {
     NameCheck check = check_dns_name(raw, allow_wildcard);
     if (!check.ok()) {
       if (!allow_wildcard && raw.find('*') != std::string::npos) {
-        fail(v, field, "'" + raw + "': wildcard not allowed (" + wildcard_rule + ")");
+        fail(v, field, quote_value(raw) + ": wildcard not allowed (" + wildcard_rule + ")");
       }
-      fail(v, field, "'" + raw + "' is not a valid DNS name: " + check.reason);
+      fail(v, field, quote_value(raw) + " is not a valid DNS name: " + check.reason);
     }
     return check.name;
   }

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <array>
 
+#include "poolcert/error.hpp"
+
 namespace poolcert {
 namespace {
 
@@ -70,10 +72,14 @@ std::string subject_value_problem(const std::string& attr, const std::string& va
   if (attr == "C") {
     bool ok = value.size() == 2 &&
               std::all_of(value.begin(), value.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
-    return ok ? "" : "'" + value + "' is not a two-letter upper-case country code (ISO 3166)";
+    return ok ? "" : quote_value(value) + " is not a two-letter upper-case country code (ISO 3166)";
   }
   if (value.empty()) return "empty value";
-  if (value.size() > 64) return "longer than 64 characters (RFC 5280 upper bound)";
+  // RFC 5280's upper bounds count characters: UTF-8 continuation bytes are not characters.
+  auto characters = std::count_if(value.begin(), value.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  });
+  if (characters > 64) return "longer than 64 characters (RFC 5280 upper bound)";
   bool printable = std::all_of(value.begin(), value.end(), [](char c) {
     return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
   });

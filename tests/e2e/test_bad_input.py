@@ -84,6 +84,19 @@ class TomlSyntax(SpecErrorCase):
         col = int(msg[len(prefix):].split(":", 1)[0])
         self.assertTrue(1 <= col <= len("fqdn = a.b") + 1, msg)
 
+    def test_key_of_100000_dotted_parts_is_refused_at_once(self):
+        # toml11 nests a table per part, recursively: such a key crashed poolcert after 40 s.
+        for line in ("x." + ".".join(["a"] * 100000) + " = 1",
+                     "[" + ".".join(["a"] * 100000) + "]"):
+            with self.subTest(line[:5]):
+                text = h.example_text() + "\n" + line + "\n"
+                err = self.run_bad(text)
+                where = text.count("\n", 0, text.index(line)) + 1
+                self.assertTrue(
+                    self.assertOneErrorLine(err).startswith(f"{h.ERROR_PREFIX}{SPEC}:{where}:"),
+                    err)
+                self.assertIn("dotted parts", err)
+
     def test_unterminated_array(self):
         text = replaced(SIP, 'sip_domains = ["company.local", "company.com"')
         err = self.run_bad(text)
@@ -159,6 +172,7 @@ BAD_NAMES = {
     "underscore": ("ocs_srv.company.local", "letters, digits"),
     "space": ("ocs srv.company.local", "letters, digits"),
     "empty": ("", "empty"),
+    "ip_address": ("10.0.0.50", "all digits"),
 }
 
 
@@ -192,6 +206,9 @@ class InvalidDnsNames(SpecErrorCase):
 
     def test_label_starting_with_hyphen(self):
         self.check_kind("leading_hyphen")
+
+    def test_ip_address_is_not_a_dns_name(self):
+        self.check_kind("ip_address")
 
     def test_label_ending_with_hyphen(self):
         self.check_kind("trailing_hyphen")

@@ -18,6 +18,14 @@ TEST_CASE("single-label and digit names are host names") {
   CHECK(check_dns_name("localhost").ok());
   CHECK(check_dns_name("10gw.example").ok());
   CHECK(check_dns_name("a-b.c").ok());
+  CHECK(check_dns_name("123.example").ok());  // digits are fine in a label, but not in the last
+}
+
+TEST_CASE("an IP address or an all-digit last label is not a DNS name") {
+  for (const char* name : {"10.0.0.50", "10.0.0.5.", "1234", "srv.company.99"}) {
+    CAPTURE(name);
+    CHECK(check_dns_name(name).reason.find("all digits") != std::string::npos);
+  }
 }
 
 TEST_CASE("each kind of bad name is refused with its reason") {
