@@ -1,5 +1,6 @@
 """Bad input: exit 2, one error line naming file:line:col and the field, and nothing written."""
 
+import json
 import os
 import subprocess
 import unittest
@@ -264,6 +265,37 @@ class AcceptedNames(h.TempDirTestCase):
         text = replaced(EXTRA, 'extra_sans = ["ocs-web01.company.local"]')
         servers = self.plan(text)
         self.assertIn("ocs-web01.company.local", servers["ocssrv01.company.local"]["sans"])
+
+
+class ControlCharactersAndEncodings(SpecErrorCase):
+    """A value with a newline or a NUL is refused in one line; UTF-8 is counted in characters."""
+
+    def test_newline_in_a_name_stays_one_error_line(self):
+        # TOML's "\n" escape puts a real newline into the value.
+        text = replaced(SRV2_FQDN, 'fqdn = "ocssrv02\\n.company.local"')
+        err = self.run_bad(text)
+        line = self.assertOneErrorLine(err)
+        self.assertIn("\\x0a", line)
+        self.assertIn("server[1].fqdn", line)
+
+    def test_nul_after_an_ipv4_address_is_refused(self):
+        text = replaced(POOL_FQDN, 'fqdn = "ocspool.company.local"\nvip = "10.0.0.50\\u0000x"')
+        err = self.run_bad(text, args=())
+        line = self.assertOneErrorLine(err)
+        self.assertIn("pool.vip", line)
+        self.assertNotIn("\0", err)
+
+    def test_organisation_of_40_accented_letters_is_accepted(self):
+        # 40 characters, 80 bytes in UTF-8: within RFC 5280's 64 characters.
+        text = h.example_text().replace('O = "Company"', 'O = "' + "\u00e9" * 40 + '"')
+        self.assertIn("é" * 40, text)
+        spec = self.write_spec(text)
+        rc, out, err = self.poolcert(["plan", spec.name, "--json"])
+        self.assertEqual(rc, 0, err)
+        subjects = [s["subject"] for s in json.loads(out)["servers"]]
+        self.assertTrue(subjects, out)
+        for subject in subjects:
+            self.assertIn("O=" + "é" * 40, subject)
 
 
 class ProfileRules(SpecErrorCase):
