@@ -23,6 +23,13 @@ struct NameCheck {
 // Never throws.
 NameCheck check_dns_name(std::string_view name, bool allow_wildcard = false);
 
+// is_ipv4_address is true for a dotted-quad IPv4 address ("10.0.0.50"), nothing more or less: no
+// NUL inside, no trailing text.
+bool is_ipv4_address(std::string_view text);
+
+// port_number reads a TCP/UDP port, 1 to 65535, written in decimal digits only; nullopt otherwise.
+std::optional<int> port_number(std::string_view text);
+
 // same_dns_name compares two normalised names case-insensitively.
 bool same_dns_name(std::string_view a, std::string_view b) noexcept;
 

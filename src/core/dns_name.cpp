@@ -1,5 +1,7 @@
 #include "poolcert/dns_name.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 
 #include "poolcert/error.hpp"
@@ -54,6 +56,22 @@ bool same_dns_name(std::string_view a, std::string_view b) noexcept {
            auto low = [](char c) { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; };
            return low(x) == low(y);
          });
+}
+
+bool is_ipv4_address(std::string_view text) {
+  in_addr addr{};
+  std::string copy(text);  // inet_pton reads up to a NUL: one inside the text must fail it
+  return copy.find('\0') == std::string::npos && ::inet_pton(AF_INET, copy.c_str(), &addr) == 1;
+}
+
+std::optional<int> port_number(std::string_view text) {
+  if (text.empty() || text.size() > 5 ||
+      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  int port = std::stoi(std::string(text));
+  if (port < 1 || port > 65535) return std::nullopt;
+  return port;
 }
 
 NameCheck check_dns_name(std::string_view input, bool allow_wildcard) {

@@ -7,6 +7,7 @@
 
 #include "poolcert/derive.hpp"
 #include "poolcert/dns_name.hpp"
+#include "poolcert/error.hpp"
 
 namespace poolcert {
 namespace {
@@ -75,13 +76,23 @@ DnsRecord expand_rule(const PoolSpec& spec, const DnsRecordRule& rule, const Pat
   if (rule.type == "A") {
     rec.address = expand_one(rule.address, vars, missing);
     rec.placeholder = !missing.empty();
+    if (!rec.placeholder && !is_ipv4_address(rec.address)) {
+      throw std::invalid_argument(quote_value(rec.address) + " (pattern " + rule.address +
+                                  ") is not an IPv4 address");
+    }
   } else {
     rec.target = checked_name(expand_one(rule.target, vars, missing), rule.target);
   }
   if (rule.type == "SRV") {
     rec.priority = rule.priority;
     rec.weight = rule.weight;
-    rec.port = std::stoi(expand_one(rule.port, vars, missing));
+    std::string port = expand_one(rule.port, vars, missing);
+    std::optional<int> number = port_number(port);
+    if (!number) {
+      throw std::invalid_argument(quote_value(port) + " (pattern " + rule.port +
+                                  ") is not a port (1 to 65535)");
+    }
+    rec.port = *number;
   }
   rec.zone = zone_of(spec, rec.name);
   return rec;

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "poolcert/derive.hpp"
+#include "poolcert/dns_name.hpp"
 #include "poolcert/spec_toml.hpp"
 #include "poolcert/x509_vocab.hpp"
 #include "toml_reader.hpp"
@@ -58,7 +59,12 @@ DnsRecordRule dns_rule_at(const Reader& r, const Value& v, const std::string& fi
   rule.type = r.string_at(type, field + ".type");
   rule.name = pattern_at(r, r.require(v, "name", field + ".name"), field + ".name");
   if (rule.type == "A") {
-    rule.address = pattern_at(r, r.require(v, "address", field + ".address"), field + ".address");
+    const Value& address = r.require(v, "address", field + ".address");
+    rule.address = pattern_at(r, address, field + ".address");
+    if (pattern_placeholders(rule.address).empty() && !is_ipv4_address(rule.address)) {
+      r.fail(address, field + ".address",
+             quote_value(rule.address) + " is not an IPv4 address (dotted quad) or a pattern");
+    }
   } else if (rule.type == "CNAME" || rule.type == "SRV") {
     rule.target = pattern_at(r, r.require(v, "target", field + ".target"), field + ".target");
   } else {
@@ -69,6 +75,9 @@ DnsRecordRule dns_rule_at(const Reader& r, const Value& v, const std::string& fi
     const Value& port = r.require(v, "port", field + ".port");
     rule.port = port.is_integer() ? std::to_string(int_at(r, port, field + ".port", 1, 65535))
                                   : pattern_at(r, port, field + ".port");
+    if (pattern_placeholders(rule.port).empty() && !port_number(rule.port)) {
+      r.fail(port, field + ".port", quote_value(rule.port) + " is not a port (1 to 65535)");
+    }
     if (const Value* p = r.find(v, "priority"))
       rule.priority = int_at(r, *p, field + ".priority", 0, 65535);
     if (const Value* w = r.find(v, "weight"))

@@ -1,7 +1,6 @@
 // The TOML layer's reader: parsing with toml11 and the typed readers of toml_reader.hpp.
 #include "toml_reader.hpp"
 
-#include <arpa/inet.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -112,9 +111,7 @@ Value Reader::parse() const {
 
 std::string ipv4_at(const Reader& r, const Value& v, const std::string& field) {
   std::string text = r.string_at(v, field);
-  in_addr addr{};
-  // A NUL inside the value would end it early for inet_pton: "10.0.0.50\0x" is no address.
-  if (text.find('\0') != std::string::npos || ::inet_pton(AF_INET, text.c_str(), &addr) != 1) {
+  if (!is_ipv4_address(text)) {
     r.fail(v, field, quote_value(text) + " is not an IPv4 address (dotted quad)");
   }
   return text;

@@ -275,6 +275,16 @@ class DnsCase(h.TempDirTestCase):
     def spec(self, **kw):
         return self.write_spec(spec_text(**kw))
 
+    def custom_profile(self, name, edit):
+        """Writes the shipped enterprise profile, changed by edit(text), as profiles/NAME.toml."""
+        text = (h.PROFILES / "ocs2007-enterprise-frontend.toml").read_text()
+        new = edit(text)
+        self.assertNotEqual(new, text, "the profile edit changed nothing")
+        path = self.tmp / "profiles" / f"{name}.toml"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(new)
+        return self.spec(profile=name)
+
     def dns(self, *args, spec=None, timeout=60):
         argv = ["dns", spec or self.spec(), *map(str, args)]
         code, out, err = self.poolcert(argv, timeout=timeout)
@@ -513,16 +523,6 @@ class DnsFormats(DnsCase):
 
 class DnsCoherence(DnsCase):
 
-    def custom_profile(self, name, edit):
-        """Writes the shipped enterprise profile, changed by edit(text), as profiles/NAME.toml."""
-        text = (h.PROFILES / "ocs2007-enterprise-frontend.toml").read_text()
-        new = edit(text)
-        self.assertNotEqual(new, text, "the profile edit changed nothing")
-        path = self.tmp / "profiles" / f"{name}.toml"
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(new)
-        return self.spec(profile=name)
-
     def warnings_everywhere(self, spec):
         """The warnings of dns and plan, human (stderr lines) and JSON ("warnings")."""
         result = {}
@@ -577,6 +577,40 @@ class DnsCoherence(DnsCase):
             self.assertTrue(hits, f"{where}: {lines}")
             self.assertFalse(any("_sipinternaltls._tcp.company.local" in l for l in lines),
                              f"{where}: {lines}")
+
+
+class ProfileRecordValues(DnsCase):
+    """A profile's SRV port and A address must be a port and an address: exit 2, one line."""
+
+    def profile_error(self, name, old, new):
+        """Runs dns on a spec whose profile has `old` replaced by `new`; returns the error line."""
+        def edit(text):
+            self.assertIn(old, text, "the shipped profile changed")
+            return text.replace(old, new, 1)
+        spec = self.custom_profile(name, edit)
+        rc, out, err = self.dns(spec=spec)
+        self.assertEqual(rc, 2, out + err)
+        self.assertEqual(out, "", "no records printed")
+        return self.assertOneErrorLine(err)
+
+    def test_literal_srv_port_out_of_range(self):
+        for bad in ("99999", "-5", "0", "99999999999999", "5061x"):
+            with self.subTest(port=bad):
+                line = self.profile_error("port-" + bad.replace("-", "m"),
+                                          'port = "{sign_in_port}"', f'port = "{bad}"')
+                self.assertIn("dns.record[1].port", line)
+                self.assertIn("1 to 65535", line)
+
+    def test_srv_port_pattern_that_is_not_a_port(self):
+        # {vip} is "10.0.0.50": std::stoi read it as port 10.
+        line = self.profile_error("port-vip", 'port = "{sign_in_port}"', 'port = "{vip}"')
+        self.assertIn("10.0.0.50", line)
+        self.assertIn("1 to 65535", line)
+
+    def test_literal_address_that_is_not_an_address(self):
+        line = self.profile_error("addr", 'address = "{vip}"', 'address = "not-an-ip"')
+        self.assertIn("dns.record[0].address", line)
+        self.assertIn("not-an-ip", line)
 
 
 # --- --check against NSD ----------------------------------------------------------------------

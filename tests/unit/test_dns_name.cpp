@@ -80,3 +80,21 @@ TEST_CASE("quoted: error messages show user text on one line, cut when long") {
   CHECK(shown == "'" + std::string(64, 'a') + "'... (3000 characters)");
   CHECK(poolcert::quote_value("caf\xc3\xa9", 10) == "'caf\\xc3\\xa9'");
 }
+
+TEST_CASE("is_ipv4_address and port_number take only what they say") {
+  using poolcert::is_ipv4_address;
+  using poolcert::port_number;
+  CHECK(is_ipv4_address("10.0.0.50"));
+  CHECK_FALSE(is_ipv4_address(std::string("10.0.0.50\0x", 11)));
+  CHECK_FALSE(is_ipv4_address("10.0.0.50 "));
+  CHECK_FALSE(is_ipv4_address("not-an-ip"));
+  CHECK_FALSE(is_ipv4_address("10.0.0"));
+  CHECK(port_number("5061") == 5061);
+  CHECK(port_number("1") == 1);
+  CHECK(port_number("65535") == 65535);
+  for (const char* bad :
+       {"0", "65536", "99999999999999", "-5", "+5", "5061x", "", " 5061", "10.0.0.50"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(port_number(bad).has_value());
+  }
+}
