@@ -260,6 +260,17 @@ PoolSpec load_spec(const fs::path& file, const ProfileSearch& search) {
   if (const Value* key = r.find(root, "key")) {
     spec.key = key_at(r, *key, "key.", spec.key);
     check_key_allowed(r, *key, "key", spec, spec.key);
+  } else {
+    // The first certificate's default key serves every certificate: each profile must allow it.
+    for (const CertificateSpec& cert : spec.certificates) {
+      if (profile_allows_key(cert.profile, spec.key)) continue;
+      const Value* certificates = r.find(root, "certificate");
+      r.fail(certificates != nullptr ? *certificates : root, "key",
+             describe_key(spec.key) + ", the default key of profile " +
+                 spec.certificates.front().profile.name + ", is not allowed by profile " +
+                 cert.profile.name + " (allowed: " + describe_allowed_keys(cert.profile) +
+                 "): give the key in [key]");
+    }
   }
   if (const Value* subject = r.find(root, "subject")) read_subject(r, *subject, spec);
 

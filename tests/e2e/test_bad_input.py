@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import unittest
 
@@ -299,6 +300,28 @@ class ControlCharactersAndEncodings(SpecErrorCase):
 
 
 class ProfileRules(SpecErrorCase):
+    def test_default_key_of_the_first_profile_refused_by_another(self):
+        # Without [key], the first certificate's default key (ECDSA P-256 in the test profile)
+        # would be made for the second certificate too, whose profile allows RSA only.
+        folder = self.tmp / "case"
+        folder.mkdir()
+        shutil.copyfile(h.ECDSA_POOL_PROFILE, folder / "ecdsa-pool-profile.toml")
+        text = """output_dir = "out"
+[[certificate]]
+name = "a"
+profile = "ecdsa-pool-profile.toml"
+[[certificate]]
+name = "b"
+profile = "ocs2007-enterprise-frontend"
+[pool]
+fqdn = "ocspool.company.local"
+sip_domains = ["company.local"]
+[[server]]
+fqdn = "ocssrv01.company.local"
+"""
+        err = self.run_bad(text, folder=folder)
+        self.assertSpecError(err, SPEC, 2, 1, "key", "not allowed by profile ocs2007-enterprise")
+
     def test_wildcard_extra_san_refused_by_profile(self):
         text = replaced(EXTRA, 'extra_sans = ["*.company.local"]')
         parsed = self.check(text, "server[0].extra_sans[0]", '"*.company.local"', "wildcard")
