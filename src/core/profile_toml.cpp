@@ -49,6 +49,20 @@ KeyRule key_rule_at(const Reader& r, const Value& v, const std::string& field) {
   return rule;
 }
 
+// A DNS record rule is the pool's: a server's placeholder has no one value there (such a rule
+// failed every spec at its [pool], or was silently never written when it was the `when`).
+void check_pool_level(const Reader& r, const Value& v, const std::string& field,
+                      const std::vector<std::string>& placeholders) {
+  for (const std::string& p : placeholders) {
+    if (p == "server_fqdn" || p == "server_host") {
+      r.fail(v, field,
+             "{" + p +
+                 "} is a server's placeholder: a DNS record rule is the pool's (use the "
+                 "pool's placeholders)");
+    }
+  }
+}
+
 DnsRecordRule dns_rule_at(const Reader& r, const Value& v, const std::string& field) {
   r.expect(v, toml::value_t::table, field);
   r.reject_unknown(
@@ -91,6 +105,14 @@ DnsRecordRule dns_rule_at(const Reader& r, const Value& v, const std::string& fi
     }
   }
   if (const Value* why = r.find(v, "why")) rule.why = r.string_at(*why, field + ".why");
+  for (const char* member : {"name", "address", "target", "port", "when"}) {
+    const Value* m = r.find(v, member);
+    if (m == nullptr || !m->is_string()) continue;
+    const std::string& text = m->as_string();
+    check_pool_level(r, *m, field + "." + member,
+                     std::string(member) == "when" ? std::vector<std::string>{text}
+                                                   : pattern_placeholders(text));
+  }
   return rule;
 }
 

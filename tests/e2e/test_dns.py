@@ -607,6 +607,17 @@ class ProfileRecordValues(DnsCase):
         self.assertIn("10.0.0.50", line)
         self.assertIn("1 to 65535", line)
 
+    def test_server_placeholder_in_a_record_rule(self):
+        # A record is the pool's: {server_fqdn} has no one value. It failed every spec at its
+        # [pool] (name), or silently dropped the record (when).
+        line = self.profile_error("srv-name", 'name = "{pool_host}.{sip_domain}"',
+                                  'name = "{server_fqdn}"')
+        self.assertIn("dns.record[0].name", line)
+        self.assertIn("{server_fqdn}", line)
+        line = self.profile_error("srv-when", 'address = "{vip}"',
+                                  'address = "{vip}"\nwhen = "server_fqdn"')
+        self.assertIn("dns.record[0].when", line)
+
     def test_literal_address_that_is_not_an_address(self):
         line = self.profile_error("addr", 'address = "{vip}"', 'address = "not-an-ip"')
         self.assertIn("dns.record[0].address", line)
