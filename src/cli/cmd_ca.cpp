@@ -57,7 +57,7 @@ void print_init(std::ostream& out, const LabCaInit& init) {
 Outcome run_ca_init(const CaInitCliOptions& opt) {
   LabCaInit init = init_lab_ca(opt.dir, opt.settings);
   if (opt.json) {
-    std::cout << ca_json(init).dump(2) << "\n";
+    print_json(std::cout, ca_json(init));
   } else {
     print_init(std::cout, init);
   }
@@ -87,7 +87,7 @@ Outcome run_ca_sign(const CaSignCliOptions& opt) {
   std::vector<IssuedCertificate> issued =
       sign_requests(ca, {opt.csrs.begin(), opt.csrs.end()}, options);
   if (opt.json) {
-    std::cout << ca_json(issued).dump(2) << "\n";
+    print_json(std::cout, ca_json(issued));
   } else {
     print_issued(std::cout, ca, issued);
   }

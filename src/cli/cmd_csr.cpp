@@ -49,7 +49,7 @@ Outcome run_csr(const CsrCliOptions& opt) {
   if (opt.format == "inf") {  // certreq makes the key on the Windows server: none is made here
     std::vector<std::filesystem::path> infs = write_inf_jobs(jobs);
     if (opt.json) {
-      std::cout << inf_json(jobs, infs).dump(2) << "\n";
+      print_json(std::cout, inf_json(jobs, infs));
     } else {
       for (const auto& inf : infs) std::cout << "wrote " << inf.string() << "\n";
     }
@@ -94,7 +94,7 @@ Outcome run_csr(const CsrCliOptions& opt) {
     OPENSSL_cleanse(run_options.passphrase->data(), run_options.passphrase->size());
 
   if (opt.json) {
-    std::cout << csr_json(jobs, results, warnings).dump(2) << "\n";
+    print_json(std::cout, csr_json(jobs, results, warnings));
   } else {
     print_csr_results(std::cout, jobs, results, use_colour());
   }

@@ -40,7 +40,7 @@ Outcome run_check(const DnsCliOptions& opt, const std::vector<DnsRecord>& record
   options.timeout_s = opt.timeout;
   std::vector<RecordCheck> checks = check_dns_records(records, options);
   if (opt.json) {
-    std::cout << dns_check_json(checks, warnings).dump(2) << "\n";
+    print_json(std::cout, dns_check_json(checks, warnings));
   } else {
     print_dns_check(std::cout, checks, use_colour());
   }
@@ -62,7 +62,7 @@ Outcome run_dns(const DnsCliOptions& opt) {
   if (opt.check) return run_check(opt, records, warnings);
   if (!opt.zone_dir.empty()) write_zone_files(opt.zone_dir, records, json);
   if (json) {
-    std::cout << dns_json(records, warnings).dump(2) << "\n";
+    print_json(std::cout, dns_json(records, warnings));
   } else if (opt.format == "zone") {
     std::cout << zone_text(records);
   } else if (opt.format == "powershell") {

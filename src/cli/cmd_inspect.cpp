@@ -42,7 +42,7 @@ Outcome run_inspect(const InspectCliOptions& opt) {
     bad = true;
   }
   if (opt.json) {
-    std::cout << inspect_json(files).dump(2) << "\n";
+    print_json(std::cout, inspect_json(files));
   } else {
     bool first = true;
     for (const InspectedFile& f : files) {

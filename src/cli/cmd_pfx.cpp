@@ -145,10 +145,8 @@ Outcome run_pfx(const PfxCliOptions& opt) {
   }
   const char* how = opt.legacy ? "3DES, SHA-1 MAC" : "AES-256-CBC, SHA-256 MAC";
   if (opt.json) {
-    std::cout << pfx_json(out, server, p12.friendly_name, chain.size(), how, report.failed(),
-                          report.warnings)
-                     .dump(2)
-              << "\n";
+    print_json(std::cout, pfx_json(out, server, p12.friendly_name, chain.size(), how,
+                                   report.failed(), report.warnings));
   } else {
     std::cout << "wrote " << out.string() << ": key, certificate and " << chain.size()
               << " chain certificate(s), friendly name " << p12.friendly_name << " (" << how << ")"

@@ -34,7 +34,7 @@ Outcome run_plan(const PlanCliOptions& opt) {
     }
   }
   if (opt.json) {
-    std::cout << plan_json(jobs, warnings).dump(2) << "\n";
+    print_json(std::cout, plan_json(jobs, warnings));
   } else {
     for (const std::string& w : warnings) print_warning(std::cerr, w);
     print_plan(std::cout, jobs);

@@ -62,8 +62,8 @@ Outcome run_probe(const ProbeCliOptions& opt) {
   if (opt.server.empty()) keep_probed_servers(report);
   Outcome outcome = report.failed() ? Outcome::kFailed : Outcome::kOk;  // before report is moved
   if (opt.json) {
-    std::cout << probe_json(where, target.sni, result, presented.size(), std::move(report)).dump(2)
-              << "\n";
+    print_json(std::cout,
+               probe_json(where, target.sni, result, presented.size(), std::move(report)));
   } else {
     std::cout << where << ": " << result.protocol << ", " << result.cipher << ", "
               << presented.size() << " certificate(s) presented"

@@ -21,7 +21,7 @@ Outcome run_profiles(const ProfilesCliOptions& opt) {
   std::vector<Profile> profiles;
   for (const auto& file : files) profiles.push_back(load_profile(file));
   if (opt.json) {
-    std::cout << profiles_json(profiles).dump(2) << "\n";
+    print_json(std::cout, profiles_json(profiles));
   } else {
     print_profiles(std::cout, profiles);
   }

@@ -82,7 +82,7 @@ Outcome run_verify(const VerifyCliOptions& opt) {
                     : report.failed()      ? Outcome::kFailed
                                            : Outcome::kOk;
   if (opt.json) {
-    std::cout << verify_json(std::move(report), inputs).dump(2) << "\n";
+    print_json(std::cout, verify_json(std::move(report), inputs));
   } else {
     print_verify(std::cout, report, use_colour());
   }

@@ -374,4 +374,8 @@ nlohmann::json ca_json(const std::vector<IssuedCertificate>& issued) {
   return {{"issued", list}};
 }
 
+void print_json(std::ostream& out, const nlohmann::json& doc) {
+  out << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+}
+
 }  // namespace poolcert::cli

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,11 @@ struct InspectedFile {
   std::string error;
   std::vector<X509Facts> objects;
 };
+
+// print_json writes `doc` on `out`, indented by 2, and a newline: every --json document of
+// poolcert goes out this way. Bytes that are not UTF-8 (a file name in another encoding) come
+// out as U+FFFD instead of failing the report.
+void print_json(std::ostream& out, const nlohmann::json& doc);
 
 nlohmann::json plan_json(const std::vector<ServerJob>& jobs,
                          const std::vector<std::string>& warnings);

@@ -28,6 +28,17 @@ class Plan(h.TempDirTestCase):
                 self.assertEqual(rc, 0, err)
                 self.assertEqual(h.snapshot(self.tmp), before)
 
+    def test_json_of_a_spec_whose_name_is_not_utf8(self):
+        # Latin-1 "spec-\xe9.toml": the JSON stays valid, the byte shown as U+FFFD (nlohmann
+        # refused to dump it: exit 1 and no report).
+        name = os.fsdecode(b"spec-\xe9.toml")
+        self.write_spec(name=name)
+        rc, out, err = self.poolcert(["plan", name, "--json"])
+        self.assertEqual(rc, 0, err)
+        doc = json.loads(out)
+        self.assertEqual(len(doc["servers"]), 2)
+        self.assertIn("spec-\ufffd.toml", json.dumps(doc, ensure_ascii=False))
+
     def test_plan_reports_subject_sans_key_and_paths(self):
         servers = by_server(self.poolcert_json(["plan", self.spec.name]))
         self.assertEqual(list(servers), SERVERS)
