@@ -33,11 +33,8 @@ void write_zone_files(const std::string& dir, const std::vector<DnsRecord>& reco
   }
 }
 
-Outcome run_check(const DnsCliOptions& opt, const std::vector<DnsRecord>& records,
-                  const std::vector<std::string>& warnings) {
-  DnsCheckOptions options;
-  for (const std::string& r : opt.resolvers) options.resolvers.push_back(parse_resolver(r));
-  options.timeout_s = opt.timeout;
+Outcome run_check(const DnsCliOptions& opt, const DnsCheckOptions& options,
+                  const std::vector<DnsRecord>& records, const std::vector<std::string>& warnings) {
   std::vector<RecordCheck> checks = check_dns_records(records, options);
   if (opt.json) {
     print_json(std::cout, dns_check_json(checks, warnings));
@@ -52,6 +49,10 @@ Outcome run_check(const DnsCliOptions& opt, const std::vector<DnsRecord>& record
 
 Outcome run_dns(const DnsCliOptions& opt) {
   PoolSpec spec = load_specs({opt.spec}).front();
+  // Usage first: a bad --resolver is the one line printed, before any warning about the spec.
+  DnsCheckOptions check_options;
+  for (const std::string& r : opt.resolvers) check_options.resolvers.push_back(parse_resolver(r));
+  check_options.timeout_s = opt.timeout;
   std::vector<DnsRecord> records = derive_dns_records(spec);
   std::vector<std::string> warnings = dns_coherence_warnings(spec, records);
   for (std::string& w : dns_placeholder_warnings(records)) warnings.push_back(std::move(w));
@@ -59,7 +60,7 @@ Outcome run_dns(const DnsCliOptions& opt) {
   if (!json) {
     for (const std::string& w : warnings) print_warning(std::cerr, w);
   }
-  if (opt.check) return run_check(opt, records, warnings);
+  if (opt.check) return run_check(opt, check_options, records, warnings);
   if (!opt.zone_dir.empty()) write_zone_files(opt.zone_dir, records, json);
   if (json) {
     print_json(std::cout, dns_json(records, warnings));

@@ -488,14 +488,16 @@ class DnsFormats(DnsCase):
             self.assertEqual(no_apex(zone_rr_set(text)), no_apex(file_rrs[z]), block)
 
     def test_bad_usage_is_exit_2(self):
-        spec = self.spec()
-        for args, word in ((["--check", "--resolver", "not-an-ip"], "not-an-ip"),
-                           (["--format", "nope"], "nope")):
-            with self.subTest(args=args):
-                rc, out, err = self.dns(*args, spec=spec, timeout=30)
-                self.assertEqual(rc, 2, f"{args}\nstdout:\n{out}\nstderr:\n{err}")
-                self.assertIn(word, err)
-                self.assertTrue(err.startswith(h.ERROR_PREFIX), err)
+        # Also with a spec that draws warnings (no vip): the usage error is the one line.
+        for spec in (self.write_spec(spec_text(), name="vip.toml"),
+                     self.write_spec(spec_text(vip=None), name="no-vip.toml")):
+            for args, word in ((["--check", "--resolver", "not-an-ip"], "not-an-ip"),
+                               (["--check", "--resolver", "127.0.0.1:99999"], "99999"),
+                               (["--format", "nope"], "nope")):
+                with self.subTest(args=args, spec=spec.name):
+                    rc, out, err = self.dns(*args, spec=spec, timeout=30)
+                    self.assertEqual(rc, 2, f"{args}\nstdout:\n{out}\nstderr:\n{err}")
+                    self.assertIn(word, self.assertOneErrorLine(err))
 
     def test_without_vip_placeholder_and_warning(self):
         spec = self.spec(vip=None)
