@@ -1,7 +1,6 @@
 // The TOML layer's reader: parsing with toml11 and the typed readers of toml_reader.hpp.
 #include "toml_reader.hpp"
 
-
 #include <algorithm>
 #include <cerrno>
 #include <fstream>

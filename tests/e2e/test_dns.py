@@ -658,6 +658,49 @@ class DnsCheckLive(DnsCase):
         rc, out, err = self.dns("--check", "--resolver", f"127.0.0.1:{port}", "--timeout", "2")
         self.assertEqual(rc, 0, f"{out}\n{err}")
 
+    def cname_spec(self):
+        """The reference spec under a profile with one more rule: a CNAME per SIP domain."""
+        def add_cname(text):
+            return text + ('\n[[dns.record]]\ntype = "CNAME"\n'
+                           'name = "lyncdiscoverinternal.{sip_domain}"\n'
+                           'target = "{pool_host}.{sip_domain}"\n')
+        return self.custom_profile("with-cname", add_cname)
+
+    def test_cname_is_checked_as_a_cname(self):
+        spec = self.cname_spec()
+        for case in ("all", "target-without-a", "wrong-target"):
+            with self.subTest(case):
+                rrs = good_rrs()
+                for z in ZONES:
+                    target = "other.company.com" if case == "wrong-target" else f"ocspool.{z}"
+                    rrs[z].append(f"lyncdiscoverinternal.{z}. {TTL} IN CNAME {target}.")
+                if case == "target-without-a":  # the alias is right; its target has no address
+                    rrs["company.com"] = [l for l in rrs["company.com"]
+                                          if not l.startswith("ocspool.company.com. ")]
+                port = self.serve_rrs(rrs, name=f"nsd-{case}")
+                # dig, not poolcert, says what NSD serves.
+                self.assertEqual(dig(port, "lyncdiscoverinternal.company.com", "CNAME"),
+                                 [("other.company.com." if case == "wrong-target"
+                                   else "ocspool.company.com.")])
+                doc, _, where = self.dns_json("--check", "--resolver", f"127.0.0.1:{port}",
+                                              "--timeout", "2", "--json", spec=spec,
+                                              rc=0 if case == "all" else 1)
+                self.assertCheckShape(doc, where)
+                records = {(r["type"], norm(r["name"])): r for r in doc["records"]}
+                cname = records[("CNAME", "lyncdiscoverinternal.company.com")]
+                if case == "wrong-target":
+                    self.assertEqual(cname["status"], "different", where)
+                    self.assertIn("other.company.com", cname["message"], where)
+                else:
+                    self.assertEqual(cname["status"], "present", where)
+                    self.assertEqual([norm(f) for f in cname["found"]], ["ocspool.company.com"],
+                                     where)
+                a = records[("A", "ocspool.company.com")]
+                self.assertEqual(a["status"],
+                                 "missing" if case == "target-without-a" else "present", where)
+                present = {"all": 7, "target-without-a": 6, "wrong-target": 5}[case]
+                self.assertEqual(doc["summary"]["present"], present, where)
+
     def test_one_srv_missing(self):
         rrs = good_rrs()
         rrs["company.com"] = [l for l in rrs["company.com"] if " SRV " not in l]
