@@ -49,18 +49,20 @@ bool find_caret(const std::string& what, unsigned& line, unsigned& column) {
 
 // toml11 parses arrays, inline tables and dotted keys recursively, so deep nesting overflowed
 // the stack (reproducers: tests/fuzz/regressions/fuzz_spec/; a key of 100000 dotted parts).
-// Refuses more than kMaxNesting open brackets and braces, or dots on one line, outside strings
+// Refuses more than kMaxNesting open brackets and braces, or dots in one key, outside strings
 // and comments, naming the line where the limit is passed.
 constexpr int kMaxNesting = 64;
 
 void check_nesting(const fs::path& file, const std::string& text) {
   int depth = 0;
-  int dots = 0;  // on this line: a dotted key or table header nests one table per part
+  int dots = 0;  // in this key: a dotted key or table header nests one table per part
   unsigned line = 1;
   for (std::size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (c == '\n') {
       ++line;
+      dots = 0;
+    } else if (c == '=' || c == ',') {  // a key ends at its '='; values (1.5, 1.5, ...) are apart
       dots = 0;
     } else if (c == '.') {
       if (++dots > kMaxNesting) {

@@ -98,6 +98,11 @@ class TomlSyntax(SpecErrorCase):
                     self.assertOneErrorLine(err).startswith(f"{h.ERROR_PREFIX}{SPEC}:{where}:"),
                     err)
                 self.assertIn("dotted parts", err)
+        # Dots in values are no key's parts: 100 decimals in an array are not refused for that.
+        text = h.example_text() + "\nnumbers = [" + ", ".join(["1.5"] * 100) + "]\n"
+        err = self.run_bad(text, folder=self.tmp / "decimals")  # an unknown key, nothing more
+        self.assertIn("numbers", self.assertOneErrorLine(err))
+        self.assertNotIn("dotted parts", err)
 
     def test_unterminated_array(self):
         text = replaced(SIP, 'sip_domains = ["company.local", "company.com"')
