@@ -86,4 +86,8 @@ class BadFileError : public Error {
 // terminal), and text longer than `max` characters is cut, saying how long it was.
 std::string quote_value(std::string_view text, std::size_t max = 64);
 
+// one_line is `text` with its control characters (a newline, a NUL) shown as \xNN, UTF-8 left as
+// it is: what every diagnostic line of poolcert prints.
+std::string one_line(std::string_view text);
+
 }  // namespace poolcert

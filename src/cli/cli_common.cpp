@@ -108,21 +108,7 @@ std::optional<std::string> read_passphrase(const PassphraseSource& source,
 namespace {
 
 void print_diagnostic(std::ostream& out, std::string_view kind, std::string_view message) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string line = "poolcert: ";
-  line.append(kind).append(": ");
-  for (char ch : message) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c == 0x7f) {
-      line += "\\x";
-      line += kHex[c >> 4];
-      line += kHex[c & 15];
-    } else {
-      line += ch;  // UTF-8 stays as it is
-    }
-  }
-  line += '\n';
-  out << line;
+  out << ("poolcert: " + std::string(kind) + ": " + one_line(message) + "\n");  // one write
 }
 
 }  // namespace

@@ -91,6 +91,7 @@ Outcome run_pfx(const PfxCliOptions& opt) {
   CertificateInputs inputs = read_certificate_files(files);
   std::filesystem::path key_path = key_dir / (stem + ".key");
   ossl::UniquePtr<EVP_PKEY> key = read_private_key(key_path, passphrase);
+  const std::string key_spki = spki_sha256(key.get());
   VerifyOptions options;
   options.key_dir = key_dir;
   if (!opt.ca_bundle.empty()) options.ca_bundle = opt.ca_bundle;
@@ -103,7 +104,7 @@ Outcome run_pfx(const PfxCliOptions& opt) {
   std::vector<ExpectedCertificate> expected = expected_certificates(spec, options);
   for (ExpectedCertificate& e : expected) {
     if (e.server->fqdn == server && e.certificate->name == certificate.name) {
-      e.spki = spki_sha256(key.get());
+      e.spki = key_spki;
     }
   }
   VerifyReport report = verify(spec, expected, inputs.certs, options);
@@ -113,7 +114,7 @@ Outcome run_pfx(const PfxCliOptions& opt) {
   if (report.servers.size() != 1) throw UsageError("--server " + server + ": not in the spec");
   const ServerReport& checked = report.servers.front();
   X509* leaf = checked.input_index ? inputs.certs[*checked.input_index].cert.get() : nullptr;
-  if (leaf == nullptr || spki_sha256(X509_get0_pubkey(leaf)) != spki_sha256(key.get())) {
+  if (leaf == nullptr || spki_sha256(X509_get0_pubkey(leaf)) != key_spki) {
     print_error(std::cerr, "no certificate in " + opt.cert + " is for the key " +
                                key_path.string() + ": a PFX of them would be useless");
     return Outcome::kFailed;

@@ -62,20 +62,42 @@ OpenSslError::OpenSslError(const std::string& doing, ErrorKind kind)
 BadFileError::BadFileError(const std::filesystem::path& path, const std::string& message)
     : Error(ErrorKind::kBadInput, path.string() + ": " + message) {}
 
-std::string quote_value(std::string_view text, std::size_t max) {
+namespace {
+
+// Appends `text` with every byte `escaped` says so as \xNN.
+template <class Escaped>
+void append_escaped(std::string& out, std::string_view text, Escaped escaped) {
   static const char kHex[] = "0123456789abcdef";
-  std::string out = "'";
-  std::size_t shown = std::min(text.size(), max);
-  for (std::size_t i = 0; i < shown; ++i) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
+  for (char ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    if (!escaped(c)) {
+      out += ch;
     } else {
       out += "\\x";
       out += kHex[c >> 4];
       out += kHex[c & 15];
     }
   }
+}
+
+bool is_control(unsigned char c) {
+  return c < 0x20 || c == 0x7f;
+}
+
+}  // namespace
+
+std::string one_line(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  append_escaped(out, text, is_control);
+  return out;
+}
+
+std::string quote_value(std::string_view text, std::size_t max) {
+  std::string out = "'";
+  std::size_t shown = std::min(text.size(), max);
+  append_escaped(out, text.substr(0, shown),
+                 [](unsigned char c) { return is_control(c) || c >= 0x80; });
   out += "'";
   if (shown < text.size()) out += "... (" + std::to_string(text.size()) + " characters)";
   return out;

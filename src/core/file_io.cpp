@@ -302,33 +302,43 @@ bool ends_in_mkstemp_suffix(std::string_view name, std::size_t prefix_end) {
                      [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; });
 }
 
-}  // namespace
-
-bool is_temp_name(std::string_view name) {
+// The run a temporary file name of poolcert's belongs to: the pid in
+// ".<file>.poolcert-<pid>-XXXXXX" (make_temp; above 0), 0 for ".poolcert-probe-XXXXXX"
+// (prepare_output_dir, which removes its own at once), nullopt for any other name.
+std::optional<long> temp_name_pid(std::string_view name) {
   constexpr std::string_view kProbe = ".poolcert-probe-";
-  if (name.substr(0, kProbe.size()) == kProbe) return ends_in_mkstemp_suffix(name, kProbe.size());
-  // ".<file>.poolcert-<pid>-XXXXXX" (make_temp), with a pid above 0: nothing else is ours.
+  if (name.substr(0, kProbe.size()) == kProbe) {
+    return ends_in_mkstemp_suffix(name, kProbe.size()) ? std::optional<long>(0) : std::nullopt;
+  }
   std::size_t at = name.rfind(kTempMarker);
   if (name.size() < 2 || name.front() != '.' || at == std::string_view::npos || at == 0) {
-    return false;
+    return std::nullopt;
   }
   std::size_t digits = at + kTempMarker.size();
   std::size_t dash = digits;
   while (dash < name.size() && std::isdigit(static_cast<unsigned char>(name[dash])) != 0) ++dash;
-  if (dash == digits || dash >= name.size() || name[dash] != '-') return false;
-  if (std::atol(std::string(name.substr(digits, dash - digits)).c_str()) <= 0) return false;
-  return ends_in_mkstemp_suffix(name, dash + 1);
+  // Up to 9 digits (Linux pids have at most 7): no overflow to parse.
+  if (dash == digits || dash - digits > 9 || dash >= name.size() || name[dash] != '-' ||
+      !ends_in_mkstemp_suffix(name, dash + 1)) {
+    return std::nullopt;
+  }
+  long pid = std::stol(std::string(name.substr(digits, dash - digits)));
+  return pid > 0 ? std::optional<long>(pid) : std::nullopt;
+}
+
+}  // namespace
+
+bool is_temp_name(std::string_view name) {
+  return temp_name_pid(name).has_value();
 }
 
 int remove_stale_temps(const fs::path& dir) {
   int removed = 0;
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    std::string name = it->path().filename().string();
-    if (!is_temp_name(name)) continue;
-    std::size_t at = name.rfind(kTempMarker);
-    long pid = at == std::string::npos ? 0 : std::atol(name.c_str() + at + kTempMarker.size());
-    bool alive = pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+    std::optional<long> pid = temp_name_pid(it->path().filename().string());
+    if (!pid) continue;
+    bool alive = *pid > 0 && (::kill(static_cast<pid_t>(*pid), 0) == 0 || errno == EPERM);
     if (alive) continue;  // a live run (maybe this one) is writing it now
     if (::unlink(it->path().c_str()) == 0) ++removed;
   }

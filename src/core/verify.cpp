@@ -2,6 +2,7 @@
 #include "poolcert/verify.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <regex>
 #include <unordered_map>
@@ -339,14 +340,11 @@ std::time_t parse_time(const std::string& text) {
   tm.tm_hour = m[4].matched ? std::stoi(m[4].str()) : 0;
   tm.tm_min = m[5].matched ? std::stoi(m[5].str()) : 0;
   tm.tm_sec = m[6].matched ? std::stoi(m[6].str()) : 0;
-  const int year = tm.tm_year + 1900;
-  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  static constexpr int kDaysIn[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool month_ok = tm.tm_mon >= 0 && tm.tm_mon <= 11;
-  const int days = month_ok ? kDaysIn[tm.tm_mon] + (tm.tm_mon == 1 && leap ? 1 : 0) : 0;
   // timegm() would take 2027-02-31 as 2027-03-03: a date that does not exist is refused instead.
-  if (!month_ok || tm.tm_mday < 1 || tm.tm_mday > days || tm.tm_hour > 23 || tm.tm_min > 59 ||
-      tm.tm_sec > 60) {
+  const std::chrono::year_month_day date{std::chrono::year(tm.tm_year + 1900),
+                                         std::chrono::month(static_cast<unsigned>(tm.tm_mon + 1)),
+                                         std::chrono::day(static_cast<unsigned>(tm.tm_mday))};
+  if (!date.ok() || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60) {
     throw UsageError("--at '" + text + "': not a valid date and time");
   }
   return ::timegm(&tm);

@@ -81,6 +81,12 @@ TEST_CASE("quoted: error messages show user text on one line, cut when long") {
   CHECK(poolcert::quote_value("caf\xc3\xa9", 10) == "'caf\\xc3\\xa9'");
 }
 
+TEST_CASE("one_line: control characters escaped, UTF-8 kept, for a diagnostic line") {
+  CHECK(poolcert::one_line("a\nb\x7f") == "a\\x0ab\\x7f");
+  CHECK(poolcert::one_line(std::string("x\0y", 3)) == "x\\x00y");
+  CHECK(poolcert::one_line("caf\xc3\xa9") == "caf\xc3\xa9");
+}
+
 TEST_CASE("is_ipv4_address and port_number take only what they say") {
   using poolcert::is_ipv4_address;
   using poolcert::port_number;
