@@ -9,11 +9,12 @@
 
 namespace poolcert {
 
-// certreq_inf writes the INF of `plan` with CRLF line endings: [Version], [NewRequest] (legacy
-// SChannel provider, ProviderType 12: DOMAIN.md, CNG keys fail to assign), [EnhancedKeyUsage
-// Extension], [Extensions] (the SANs as 2.5.29.17 "{text}" with one _continue_ line per name),
-// and [RequestAttributes] CertificateTemplate when the plan names one. Throws UsageError for a
-// key certreq's SChannel provider cannot make (anything but RSA).
+// certreq_inf writes the INF of `plan` with CRLF line endings: [Version], [NewRequest] (an RSA
+// key in the legacy SChannel provider, ProviderType 12: DOMAIN.md, admins report CNG-held RSA keys
+// failing to assign; an ECDSA key with KeyAlgorithm in the CNG Microsoft Software Key Storage
+// Provider, the only kind that makes one), FriendlyName, [EnhancedKeyUsageExtension],
+// [Extensions] (the SANs as 2.5.29.17 "{text}" with one _continue_ line per name; none when the
+// plan has no SAN), and [RequestAttributes] CertificateTemplate when the plan names one.
 std::string certreq_inf(const CertificatePlan& plan);
 
 }  // namespace poolcert

@@ -33,7 +33,7 @@ std::string output_stem(const std::string& server_fqdn, const std::string& certi
 // servers is planned and run in memory that does not grow with the plans.
 struct ServerJob {
   const PoolSpec* spec = nullptr;
-  const ServerSpec* server = nullptr;
+  const ServerSpec* server = nullptr;  // nullptr: a certificate the pool's members share
   const CertificateSpec* certificate = nullptr;
   bool encrypt_key = false;  // the spec's [key] encrypt, or --encrypt-key
   std::filesystem::path output_dir;
@@ -43,7 +43,9 @@ struct ServerJob {
   // plan derives the certificate plan (derive_plan; cheap next to making a key). Throws
   // SpecError as derive_plan does, which plan_jobs has already ruled out.
   CertificatePlan plan() const;
-  const std::string& server_fqdn() const { return server->fqdn; }
+  // The server, or the pool for a shared certificate: the name its files carry.
+  const std::string& server_fqdn() const { return server != nullptr ? server->fqdn : spec->pool_fqdn; }
+  bool shared() const { return server == nullptr; }
   std::filesystem::path key_path() const;  // output_dir/<stem>.key
   std::filesystem::path csr_path() const;  // output_dir/<stem>.csr
 };
@@ -56,8 +58,11 @@ struct PlanOptions {
   bool encrypt_keys = false;  // --encrypt-key: as if every spec said [key] encrypt = true
 };
 
-// plan_jobs lists the jobs of `specs` in spec order. Writes nothing. Throws UsageError when a
-// --server names no server of any spec, or when two specs would write the same files.
+// plan_jobs lists the jobs of `specs` in spec order: per spec, one job per shared certificate
+// (the pool's: `<pool>.<certificate>`), then one per server and certificate of its own. Writes
+// nothing. A --server keeps the jobs of that server and the shared ones of its pool (the pool
+// FQDN names those alone). Throws UsageError when a --server names no server or pool of any spec,
+// or when two specs would write the same files.
 std::vector<ServerJob> plan_jobs(const std::vector<PoolSpec>& specs, const PlanOptions& options);
 
 // RunOptions say how to carry out the jobs.

@@ -22,12 +22,22 @@ struct DnsRecord {
   int weight = 0;       // SRV
   int port = 0;         // SRV
   bool placeholder = false;
+  bool legacy = false;  // only clients before Lync 2013 and desktop handsets need it (S3)
+  std::string view = "internal";  // "internal" or "external" (perimeter) DNS
   std::string why;
 };
 
-// derive_dns_records expands the profile's record rules for the spec, once per SIP domain where a
-// rule names {sip_domain}, in profile then spec order. Throws std::invalid_argument when a rule
-// gives a name that is not a DNS name.
+// ZoneView is one zone of one view: the records to put into one zone of one DNS server.
+struct ZoneView {
+  std::string view;
+  std::string zone;
+  bool operator==(const ZoneView&) const = default;
+};
+
+// derive_dns_records expands the profiles' record rules for the spec: once per value of the
+// many-valued list a rule names ({sip_domain}, {meet}, ...), once per server for a per-server
+// rule, in profile then spec order; a record two rules give is kept once. Throws
+// std::invalid_argument when a rule gives a name that is not a DNS name.
 std::vector<DnsRecord> derive_dns_records(const PoolSpec& spec);
 
 // dns_coherence_warnings checks that every SRV target is a name in every server's certificate
@@ -43,15 +53,20 @@ std::vector<std::string> dns_placeholder_warnings(const std::vector<DnsRecord>& 
 // "company.com".
 std::string srv_domain(const std::string& srv_name);
 
-// Text renderings. zone_text: BIND master-file text, one $ORIGIN block per zone (records only,
-// to paste into existing zones). zone_file: a complete zone (SOA, NS) for one zone, for a lab
-// DNS server. powershell_text: DnsServer module cmdlets. dnscmd_text: Windows Server 2003 dnscmd.
+// Text renderings. zone_text: BIND master-file text, one $ORIGIN block per zone and view (records
+// only, to paste into existing zones; external blocks headed by a comment). zone_file: a complete
+// zone (SOA, NS) of one zone and view, for a lab DNS server. powershell_text: DnsServer module
+// cmdlets. dnscmd_text: Windows Server 2003 dnscmd. The last two mark external records with a
+// comment line where the external ones begin.
 std::string zone_text(const std::vector<DnsRecord>& records);
-std::string zone_file(const std::string& zone, const std::vector<DnsRecord>& records);
+std::string zone_file(const ZoneView& zone, const std::vector<DnsRecord>& records);
 std::string powershell_text(const std::vector<DnsRecord>& records);
 std::string dnscmd_text(const std::vector<DnsRecord>& records);
 
-// zones lists the zones of `records`, in first-seen order.
-std::vector<std::string> zones(const std::vector<DnsRecord>& records);
+// zone_views lists the zones of `records` by view, in first-seen order.
+std::vector<ZoneView> zone_views(const std::vector<DnsRecord>& records);
+
+// zone_file_name is "<zone>.zone" for the internal view, "<zone>.external.zone" for the external.
+std::string zone_file_name(const ZoneView& zone);
 
 }  // namespace poolcert

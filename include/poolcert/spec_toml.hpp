@@ -35,6 +35,21 @@ std::filesystem::path resolve_profile(const std::string& ref,
                                       const std::filesystem::path& spec_file,
                                       const ProfileSearch& search);
 
+// known_products is the product table built into poolcert (templates/products.toml), in file
+// order. Throws SpecError should the built-in table be invalid (a build defect, which a unit test
+// catches).
+const std::vector<Product>& known_products();
+
+// find_product is the product named `name`, nullptr when there is none.
+const Product* find_product(const std::string& name);
+
+// product_names lists the known products: "ocs2007, ocs2007r2, ...".
+std::string product_names();
+
+// load_products reads a product table from `text`, errors naming `name` as the file. Throws
+// SpecError.
+std::vector<Product> load_products(const std::string& text, const std::filesystem::path& name);
+
 // load_spec reads, validates and completes one spec: names checked and lower-cased, its profile
 // loaded, keys checked against the profile, every server's certificate derivable. Throws
 // SpecError naming file, line:column and field; IoError when the spec cannot be read.

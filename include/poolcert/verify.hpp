@@ -56,7 +56,9 @@ CertificateInputs read_certificate_dir(const std::filesystem::path& dir);
 
 // ServerReport is the checks of one certificate of one server (`cert` empty when none was found).
 struct ServerReport {
-  std::string server;
+  std::string server;  // the server, or the pool for a certificate its members share
+  bool shared = false;
+  std::vector<std::string> members;  // a shared certificate: the servers that share it
   std::filesystem::path cert;
   std::vector<CheckResult> checks;
   std::string certificate;  // the spec's certificate name, "" for a single-certificate spec
@@ -101,16 +103,24 @@ struct VerifyOptions {
 // fingerprint (SHA-256 of the SubjectPublicKeyInfo) of the server's key when the key folder has
 // its CSR or an unencrypted key. It points into the PoolSpec it was made from.
 struct ExpectedCertificate {
-  const ServerSpec* server = nullptr;
+  const ServerSpec* server = nullptr;  // nullptr: a certificate the pool's members share
   const CertificateSpec* certificate = nullptr;
   CertificatePlan plan;
   std::optional<std::string> spki;
+  // A shared certificate: keys of its own that a member has in the key folder
+  // (<member>.<certificate>.key or .csr, made one per server before it was shared).
+  struct MemberKey {
+    std::string member;
+    std::filesystem::path file;
+    std::string spki;
+  };
+  std::vector<MemberKey> member_keys;
 };
 
 // expected_certificates is the spec's side of verify, which needs no certificate: every
-// certificate of every server of `spec` (not only those `options` asks for, so that another
-// server's certificate is not reported as belonging to nobody), with its key read from
-// options.key_dir. Throws UsageError when options.servers or options.certificates names one the
+// certificate of every server of `spec` (a shared one once, for the pool; not only those
+// `options` asks for, so that another server's certificate is not reported as belonging to
+// nobody), with its key read from options.key_dir. Throws UsageError when options.servers or options.certificates names one the
 // spec does not have, BadFileError for a CSR in the key folder that holds no request.
 std::vector<ExpectedCertificate> expected_certificates(const PoolSpec& spec,
                                                        const VerifyOptions& options);

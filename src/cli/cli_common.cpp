@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "poolcert/derive.hpp"
 #include "poolcert/dns_name.hpp"
 #include "poolcert/error.hpp"
 #include "poolcert/file_io.hpp"
@@ -51,7 +52,11 @@ std::vector<PoolSpec> load_specs(const std::vector<std::string>& paths) {
   ProfileSearch search = default_profile_search();
   std::vector<PoolSpec> specs;
   specs.reserve(paths.size());
-  for (const std::string& path : paths) specs.push_back(load_spec(path, search));
+  std::string today = today_utc();  // the request date in friendly names
+  for (const std::string& path : paths) {
+    specs.push_back(load_spec(path, search));
+    specs.back().request_date = today;
+  }
   return specs;
 }
 

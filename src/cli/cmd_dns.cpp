@@ -18,6 +18,7 @@ struct DnsCliOptions {
   std::string spec;
   std::string format = "zone";
   std::string zone_dir;
+  std::string view = "all";
   bool check = false;
   std::vector<std::string> resolvers;
   double timeout = 5;
@@ -26,8 +27,8 @@ struct DnsCliOptions {
 
 void write_zone_files(const std::string& dir, const std::vector<DnsRecord>& records, bool quiet) {
   prepare_output_dir(dir);
-  for (const std::string& zone : zones(records)) {
-    std::filesystem::path file = std::filesystem::path(dir) / (zone + ".zone");
+  for (const ZoneView& zone : zone_views(records)) {
+    std::filesystem::path file = std::filesystem::path(dir) / zone_file_name(zone);
     write_file_atomic(file, zone_file(zone, records), 0644, Existing::kReplace);
     if (!quiet) std::cerr << "poolcert: wrote " << file.string() << "\n";
   }
@@ -54,6 +55,9 @@ Outcome run_dns(const DnsCliOptions& opt) {
   for (const std::string& r : opt.resolvers) check_options.resolvers.push_back(parse_resolver(r));
   check_options.timeout_s = opt.timeout;
   std::vector<DnsRecord> records = derive_dns_records(spec);
+  if (opt.view != "all") {  // one DNS server's records: internal or external (perimeter)
+    std::erase_if(records, [&](const DnsRecord& r) { return r.view != opt.view; });
+  }
   std::vector<std::string> warnings = dns_coherence_warnings(spec, records);
   for (std::string& w : dns_placeholder_warnings(records)) warnings.push_back(std::move(w));
   bool json = opt.json || opt.format == "json";
@@ -86,6 +90,9 @@ void setup_dns(CLI::App& app, Runner& runner) {
   cmd->add_option("--zone-dir", opt->zone_dir,
                   "also write a complete zone file per zone (with SOA and NS) for a lab server")
       ->type_name("DIR");
+  cmd->add_option("--view", opt->view,
+                  "internal or external (perimeter) records only (default: all)")
+      ->check(CLI::IsMember({"all", "internal", "external"}));
   cmd->add_flag("--check", opt->check, "look every record up and compare");
   cmd->add_option("--resolver", opt->resolvers, "DNS server to ask (default: the system's)")
       ->type_name("IP[:PORT]");

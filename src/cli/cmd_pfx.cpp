@@ -47,6 +47,12 @@ const CertificateSpec& choose_certificate(const PoolSpec& spec, const std::strin
                        : "--certificate " + name + ": not in the spec (" + names + ")");
 }
 
+// The day a certificate was issued (its notBefore), YYYY-MM-DD in UTC.
+std::string issue_date(X509* cert) {
+  X509Facts facts = certificate_facts(cert);
+  return facts.not_before ? format_utc(*facts.not_before).substr(0, 10) : "";
+}
+
 // Orders the chain from the leaf's issuer upward; certificates not on the path are left out.
 std::vector<X509*> chain_for(X509* leaf, const std::vector<InputCertificate>& certs) {
   std::vector<X509*> chain;
@@ -73,9 +79,12 @@ Outcome run_pfx(const PfxCliOptions& opt) {
   const CertificateSpec& certificate = choose_certificate(spec, opt.certificate);
   std::filesystem::path key_dir =
       opt.key_dir.empty() ? spec.output_dir : std::filesystem::path(opt.key_dir);
-  std::string stem = output_stem(server, certificate.name);
+  // A shared certificate's key is the pool's; each member still gets its own PFX file of it.
+  const std::string& key_owner = certificate.profile.shared ? spec.pool_fqdn : server;
+  std::string stem = output_stem(key_owner, certificate.name);
   std::filesystem::path out =
-      opt.output.empty() ? key_dir / (stem + ".pfx") : std::filesystem::path(opt.output);
+      opt.output.empty() ? key_dir / (output_stem(server, certificate.name) + ".pfx")
+                         : std::filesystem::path(opt.output);
   std::error_code ec;
   if (std::filesystem::exists(std::filesystem::symlink_status(out, ec))) {
     throw UsageError(out.string() +
@@ -103,7 +112,7 @@ Outcome run_pfx(const PfxCliOptions& opt) {
   // carries, the best certificate for that key (a renewal beside an expired one: the renewal).
   std::vector<ExpectedCertificate> expected = expected_certificates(spec, options);
   for (ExpectedCertificate& e : expected) {
-    if (e.server->fqdn == server && e.certificate->name == certificate.name) {
+    if (e.plan.server_fqdn == key_owner && e.certificate->name == certificate.name) {
       e.spki = key_spki;
     }
   }
@@ -134,7 +143,10 @@ Outcome run_pfx(const PfxCliOptions& opt) {
   auto entry = std::find_if(spec.servers.begin(), spec.servers.end(),
                             [&](const ServerSpec& s) { return s.fqdn == server; });
   if (entry == spec.servers.end()) throw UsageError("--server " + server + ": not in the spec");
-  p12.friendly_name = derive_plan(spec, *entry, certificate).common_name;
+  // The friendly name is unique in the computer store (S1): CN, certificate name, and the day the
+  // certificate was issued (its notBefore), so that a renewal does not take the old one's name.
+  spec.request_date = issue_date(leaf);
+  p12.friendly_name = derive_plan(spec, *entry, certificate).friendly_name;
   p12.legacy = opt.legacy;
   std::vector<X509*> chain = chain_for(leaf, inputs.certs);
   std::string der = build_pkcs12(key.get(), leaf, chain, *passphrase, p12);

@@ -34,10 +34,10 @@ Outcome run_plan(const PlanCliOptions& opt) {
     }
   }
   if (opt.json) {
-    print_json(std::cout, plan_json(jobs, warnings));
+    print_json(std::cout, plan_json(specs, jobs, warnings));
   } else {
     for (const std::string& w : warnings) print_warning(std::cerr, w);
-    print_plan(std::cout, jobs);
+    print_plan(std::cout, specs, jobs);
   }
   return Outcome::kOk;
 }

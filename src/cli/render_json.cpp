@@ -44,6 +44,8 @@ json record_json(const DnsRecord& r) {
           {"port", srv ? json(r.port) : json(nullptr)},
           {"target", r.type == "A" ? json(nullptr) : json(r.target)},
           {"placeholder", r.placeholder},
+          {"legacy", r.legacy},
+          {"view", r.view},
           {"why", r.why}};
 }
 
@@ -103,6 +105,8 @@ json server_report_json(ServerReport&& s) {
   for (CheckResult& c : s.checks) checks.push_back(check_json(std::move(c)));
   json::object_t out;
   out.emplace("server", std::move(s.server));
+  out.emplace("shared", s.shared);
+  out.emplace("members", s.shared ? json(std::move(s.members)) : json(nullptr));
   out.emplace("certificate", certificate_json(s.certificate));
   out.emplace("profile", std::move(s.profile));
   out.emplace("template",
@@ -116,16 +120,33 @@ json server_report_json(ServerReport&& s) {
 // which spec and profile.
 json job_json(const ServerJob& job, const CertificatePlan& plan) {
   return {{"server", plan.server_fqdn},
+          {"shared", plan.shared},
+          {"members", plan.shared ? json(plan.members) : json(nullptr)},
           {"certificate", certificate_json(plan.certificate)},
           {"template", plan.template_name.empty() ? json(nullptr) : json(plan.template_name)},
           {"exportable", plan.exportable},
+          {"friendly_name", plan.friendly_name},
           {"spec", job.spec->file.string()},
           {"profile", job.certificate->profile.name}};
 }
 
+// Which product's rules a spec is read with (README: plan says so).
+json spec_json(const PoolSpec& spec) {
+  return {{"file", spec.file.string()},
+          {"product", spec.product.empty() ? json(nullptr) : json(spec.product)},
+          {"rule_products", spec.rule_products},
+          {"auto_logon", spec.auto_logon},
+          {"mobility", spec.mobility},
+          {"public_im", spec.public_im},
+          {"dns_load_balancing", spec.dns_load_balancing}};
+}
+
 }  // namespace
 
-json plan_json(const std::vector<ServerJob>& jobs, const std::vector<std::string>& warnings) {
+json plan_json(const std::vector<PoolSpec>& specs, const std::vector<ServerJob>& jobs,
+               const std::vector<std::string>& warnings) {
+  json spec_list = json::array();
+  for (const PoolSpec& spec : specs) spec_list.push_back(spec_json(spec));
   json servers = json::array();
   for (const ServerJob& job : jobs) {
     const CertificatePlan plan = job.plan();
@@ -137,6 +158,7 @@ json plan_json(const std::vector<ServerJob>& jobs, const std::vector<std::string
                     {"sans", sans_json(plan)},
                     {"san_reasons", reasons},
                     {"eku", plan.eku},
+                    {"eku_required", plan.eku_required},
                     {"key_usage", plan.key_usage},
                     {"key", key_json(plan.key)},
                     {"signature_digest", plan.digest},
@@ -147,7 +169,7 @@ json plan_json(const std::vector<ServerJob>& jobs, const std::vector<std::string
                     {"key_action", key_action_name(job.action)}});
     servers.push_back(std::move(out));
   }
-  return {{"servers", servers}, {"warnings", warnings}};
+  return {{"specs", spec_list}, {"servers", servers}, {"warnings", warnings}};
 }
 
 json csr_json(const std::vector<ServerJob>& jobs, const std::vector<ServerResult>& results,
@@ -189,39 +211,74 @@ json csr_json(const std::vector<ServerJob>& jobs, const std::vector<ServerResult
             {"failed", failed}}}};
 }
 
+json condition_json(const Condition& c) {
+  return {{"when", c.when}, {"unless", c.unless}};
+}
+
+json profile_json(const Profile& p) {
+  json records = json::array();
+  for (const DnsRecordRule& r : p.dns_records) {
+    json rec = {{"type", r.type},
+                {"name", r.name},
+                {"address", r.address.empty() ? json(nullptr) : json(r.address)},
+                {"target", r.target.empty() ? json(nullptr) : json(r.target)},
+                {"port", r.port.empty() ? json(nullptr) : json(r.port)},
+                {"per", r.per_server ? "server" : "pool"},
+                {"legacy", r.legacy},
+                {"view", r.view},
+                {"why", r.why}};
+    rec.update(condition_json(r.condition));
+    records.push_back(std::move(rec));
+  }
+  json patterns = json::array();
+  json rules = json::array();
+  for (const NameRule& n : p.san_rules) {
+    patterns.push_back(n.pattern);
+    json rule = {{"pattern", n.pattern}, {"why", n.why}};
+    rule.update(condition_json(n.condition));
+    rules.push_back(std::move(rule));
+  }
+  json eku_when = json::object();
+  for (const EkuWhen& e : p.eku_when) eku_when[e.when] = e.ekus;
+  const VerifyPolicy& v = p.verify;
+  return {{"name", p.name},
+          {"file", p.file.string()},
+          {"description", p.description},
+          {"source", p.source},
+          {"role", p.role},
+          {"products", p.products},
+          {"cn", p.cn_pattern},
+          {"sans", patterns},
+          {"san_rules", rules},
+          {"wildcards", p.allow_wildcards},
+          {"wildcard_replaces", p.wildcard_replaces},
+          {"eku_request", p.eku_request},
+          {"eku_require", p.eku_require},
+          {"eku_recommend", p.eku_recommend},
+          {"eku_request_when", eku_when},
+          {"key_usage", p.key_usage},
+          {"allowed_keys", describe_allowed_keys(p)},
+          {"default_key", describe_key(p.default_key)},
+          {"exportable", p.exportable},
+          {"shared", p.shared},
+          {"template", p.template_name.empty() ? json(nullptr) : json(p.template_name)},
+          {"signature",
+           {{"digest", p.digest},
+            {"allow_sha1", v.sha1 != CheckLevel::kFail},
+            {"allow_rsassa_pss", v.rsassa_pss != CheckLevel::kFail}}},
+          {"verify",
+           {{"cdp", check_level_name(v.cdp)},
+            {"cdp_http", check_level_name(v.cdp_http)},
+            {"aia", check_level_name(v.aia)},
+            {"sha1", check_level_name(v.sha1)},
+            {"rsassa_pss", check_level_name(v.rsassa_pss)},
+            {"min_rsa_bits", v.min_rsa_bits}}},
+          {"dns_records", records}};
+}
+
 json profiles_json(const std::vector<Profile>& profiles) {
   json out = json::array();
-  for (const Profile& p : profiles) {
-    json records = json::array();
-    for (const DnsRecordRule& r : p.dns_records) {
-      records.push_back({{"type", r.type},
-                         {"name", r.name},
-                         {"address", r.address.empty() ? json(nullptr) : json(r.address)},
-                         {"target", r.target.empty() ? json(nullptr) : json(r.target)},
-                         {"port", r.port.empty() ? json(nullptr) : json(r.port)},
-                         {"when", r.when.empty() ? json(nullptr) : json(r.when)},
-                         {"why", r.why}});
-    }
-    out.push_back({{"name", p.name},
-                   {"file", p.file.string()},
-                   {"description", p.description},
-                   {"cn", p.cn_pattern},
-                   {"sans", p.san_patterns},
-                   {"wildcards", p.allow_wildcards},
-                   {"eku_request", p.eku_request},
-                   {"eku_require", p.eku_require},
-                   {"eku_recommend", p.eku_recommend},
-                   {"key_usage", p.key_usage},
-                   {"allowed_keys", describe_allowed_keys(p)},
-                   {"default_key", describe_key(p.default_key)},
-                   {"exportable", p.exportable},
-                   {"template", p.template_name.empty() ? json(nullptr) : json(p.template_name)},
-                   {"signature",
-                    {{"digest", p.digest},
-                     {"allow_sha1", p.allow_sha1_signature},
-                     {"allow_rsassa_pss", p.allow_rsassa_pss}}},
-                   {"dns_records", records}});
-  }
+  for (const Profile& p : profiles) out.push_back(profile_json(p));
   return {{"profiles", out}};
 }
 
@@ -230,9 +287,11 @@ json inf_json(const std::vector<ServerJob>& jobs, const std::vector<std::filesys
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     const CertificatePlan plan = jobs[i].plan();
     servers.push_back({{"server", jobs[i].server_fqdn()},
+                       {"shared", plan.shared},
                        {"certificate", certificate_json(plan.certificate)},
                        {"spec", jobs[i].spec->file.string()},
                        {"inf_path", infs[i].string()},
+                       {"friendly_name", plan.friendly_name},
                        {"subject", join_name(plan.subject)},
                        {"sans", sans_json(plan)}});
   }

@@ -30,7 +30,7 @@ struct InspectedFile {
 // out as U+FFFD instead of failing the report.
 void print_json(std::ostream& out, const nlohmann::json& doc);
 
-nlohmann::json plan_json(const std::vector<ServerJob>& jobs,
+nlohmann::json plan_json(const std::vector<PoolSpec>& specs, const std::vector<ServerJob>& jobs,
                          const std::vector<std::string>& warnings);
 nlohmann::json csr_json(const std::vector<ServerJob>& jobs,
                         const std::vector<ServerResult>& results,

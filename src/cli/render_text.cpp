@@ -67,17 +67,40 @@ void Table::print(std::ostream& out) const {
   for (std::size_t r = 0; r < rows_.size(); ++r) print_row(rows_[r], &colours_[r]);
 }
 
-void print_plan(std::ostream& out, const std::vector<ServerJob>& jobs) {
+std::string describe_rules(const PoolSpec& spec) {
+  std::string rules = !spec.product.empty() ? "product " + spec.product
+                      : spec.rule_products.empty()
+                          ? "no product named, by the spec or its profiles: the profiles' own rules"
+                          : "no product named: read with the rules of " + join(spec.rule_products) +
+                                " (every product its profiles apply to)";
+  std::vector<std::string> switches;
+  if (spec.auto_logon) switches.push_back("auto_logon");
+  if (spec.mobility) switches.push_back("mobility");
+  if (spec.public_im) switches.push_back("public_im");
+  if (spec.dns_load_balancing) switches.push_back("dns_load_balancing");
+  return rules + "; " + (switches.empty() ? "no switch on" : "on: " + join(switches));
+}
+
+void print_plan(std::ostream& out, const std::vector<PoolSpec>& specs,
+                const std::vector<ServerJob>& jobs) {
+  for (const PoolSpec& spec : specs) {
+    out << spec.file.string() << ": " << describe_rules(spec) << "\n";
+  }
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     const ServerJob& job = jobs[i];
     const CertificatePlan plan = job.plan();
-    if (i > 0) out << "\n";
-    out << plan.server_fqdn << "  (" << job.spec->file.string() << ", profile "
-        << job.certificate->profile.name << ")\n";
+    out << "\n";
+    out << plan.server_fqdn << (plan.certificate.empty() ? "" : " " + plan.certificate) << "  ("
+        << job.spec->file.string() << ", profile " << job.certificate->profile.name << ")\n";
+    if (plan.shared) {
+      line(out, "shared", "one key and CSR for the pool, the same certificate on " +
+                              join(plan.members));
+    }
     line(out, "subject", join_name(plan.subject));
     std::vector<std::string> sans;
     for (const DerivedName& d : plan.sans) sans.push_back(d.name);
-    line(out, "SANs", join(sans));
+    line(out, "SANs", sans.empty() ? "(none)" : join(sans));
+    line(out, "friendly", plan.friendly_name);
     line(out, "EKU", join(plan.eku));
     line(out, "key usage", join(plan.key_usage));
     std::string key = describe_key(plan.key) + (plan.key.encrypt ? ", encrypted" : "");
@@ -107,7 +130,8 @@ void print_csr_results(std::ostream& out, const std::vector<ServerJob>& jobs,
     std::string note = r.key_backup                    ? "old key kept as " + r.key_backup->string()
                        : r.action == KeyAction::kReuse ? "existing key kept, fresh CSR"
                                                        : "";
-    table.add_row({jobs[i].server_fqdn(), action + " " + jobs[i].key_path().string(),
+    std::string who = jobs[i].server_fqdn() + (jobs[i].shared() ? " (shared)" : "");
+    table.add_row({who, action + " " + jobs[i].key_path().string(),
                    jobs[i].csr_path().string(), note},
                   {Table::Colour::kNone,
                    r.action == KeyAction::kReuse ? Table::Colour::kYellow : Table::Colour::kGreen});
@@ -147,7 +171,8 @@ void print_verify(std::ostream& out, const VerifyReport& report, bool colour) {
   for (std::size_t i = 0; i < report.servers.size(); ++i) {
     const ServerReport& s = report.servers[i];
     if (i > 0) out << "\n";
-    out << s.server << (s.certificate.empty() ? "" : " (" + s.certificate + ")") << "  "
+    out << s.server << (s.certificate.empty() ? "" : " (" + s.certificate + ")")
+        << (s.shared ? " shared by " + join(s.members) : "") << "  "
         << (s.cert.empty() ? "(no certificate)" : s.cert.string())
         << (s.template_name.empty() ? "" : "  template " + s.template_name) << "\n";
     Table table({"CHECK", "STATUS", "DETAIL"}, colour);
@@ -190,6 +215,13 @@ void print_dns_check(std::ostream& out, const std::vector<RecordCheck>& checks, 
   out << "\n" << present << " of " << checks.size() << " records present and equal\n";
 }
 
+std::string describe_condition(const Condition& c) {
+  std::string out;
+  if (!c.when.empty()) out += " (when " + join(c.when, " and ") + ")";
+  if (!c.unless.empty()) out += " (unless " + join(c.unless, " or ") + ")";
+  return out;
+}
+
 void print_profiles(std::ostream& out, const std::vector<Profile>& profiles) {
   for (std::size_t i = 0; i < profiles.size(); ++i) {
     const Profile& p = profiles[i];
@@ -197,18 +229,23 @@ void print_profiles(std::ostream& out, const std::vector<Profile>& profiles) {
     out << p.name << "  " << p.description << "\n";
     line(out, "file", p.file.string());
     line(out, "CN", p.cn_pattern);
+    if (!p.products.empty()) line(out, "products", join(p.products));
+    std::vector<std::string> patterns;
+    for (const NameRule& n : p.san_rules) {
+      patterns.push_back(n.pattern + describe_condition(n.condition));
+    }
     line(out, "SANs",
-         "(the CN), " + join(p.san_patterns) +
+         (patterns.empty() ? "none" : "(the CN), " + join(patterns)) +
              (p.allow_wildcards ? "; wildcards allowed" : "; no wildcards"));
     line(out, "EKU", join(p.eku_request) + " (required: " + join(p.eku_require) + ")");
     line(out, "key usage", join(p.key_usage));
     line(out, "keys",
          describe_allowed_keys(p) + "; default " + describe_key(p.default_key) +
-             (p.exportable ? "; exportable" : ""));
+             (p.exportable ? "; exportable" : "") + (p.shared ? "; shared by the pool" : ""));
     if (!p.template_name.empty()) line(out, "template", p.template_name);
     std::vector<std::string> records;
     for (const DnsRecordRule& r : p.dns_records) {
-      records.push_back(r.type + " " + r.name + (r.when.empty() ? "" : " (when " + r.when + ")"));
+      records.push_back(r.type + " " + r.name + describe_condition(r.condition));
     }
     if (!records.empty()) line(out, "DNS", join(records));
   }

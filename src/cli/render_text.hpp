@@ -26,7 +26,8 @@ class Table {
   bool colour_;
 };
 
-void print_plan(std::ostream& out, const std::vector<ServerJob>& jobs);
+void print_plan(std::ostream& out, const std::vector<PoolSpec>& specs,
+                const std::vector<ServerJob>& jobs);
 void print_csr_results(std::ostream& out, const std::vector<ServerJob>& jobs,
                        const std::vector<ServerResult>& results, bool colour);
 void print_inspect(std::ostream& out, const InspectedFile& file);

@@ -52,43 +52,60 @@ std::string dotted_oid(const std::string& eku) {
   return buf;
 }
 
+// [NewRequest]'s key lines. RSA keys use the legacy SChannel provider (ProviderType 12):
+// DOMAIN.md, Windows interop: admins report Lync failing to use CNG-held RSA keys. An ECDSA key
+// can only be made by a CNG provider: KeyAlgorithm with the Microsoft Software Key Storage
+// Provider (certreq_1.md: KeyAlgorithm ECDSA_P256, ECDSA_P384).
+std::vector<std::string> key_lines(const CertificatePlan& plan) {
+  char usage[8];
+  std::snprintf(usage, sizeof usage, "0x%02X", key_usage_byte(plan.key_usage));
+  std::string exportable = std::string("Exportable = ") + (plan.exportable ? "TRUE" : "FALSE");
+  if (plan.key.type == KeyType::kEcdsa) {
+    std::string alg = plan.key.curve == "P-384" ? "ECDSA_P384" : "ECDSA_P256";
+    return {"KeyAlgorithm = " + alg,
+            "KeyLength = " + std::to_string(plan.key.bits),
+            std::string("KeyUsage = ") + usage,
+            exportable,
+            "MachineKeySet = TRUE",
+            "ProviderName = \"Microsoft Software Key Storage Provider\""};
+  }
+  return {"KeyLength = " + std::to_string(plan.key.bits),
+          "KeySpec = 1",
+          std::string("KeyUsage = ") + usage,
+          exportable,
+          "MachineKeySet = TRUE",
+          "ProviderName = \"Microsoft RSA SChannel Cryptographic Provider\"",
+          "ProviderType = 12"};
+}
+
 }  // namespace
 
 std::string certreq_inf(const CertificatePlan& plan) {
-  if (plan.key.type != KeyType::kRsa) {
-    throw UsageError("certreq INF for " + plan.server_fqdn + ": " + describe_key(plan.key) +
-                     " is not an RSA key; the SChannel provider certreq uses makes RSA only");
-  }
   std::string stem = output_stem(plan.server_fqdn, plan.certificate);
-  char usage[8];
-  std::snprintf(usage, sizeof usage, "0x%02X", key_usage_byte(plan.key_usage));
+  std::string where = plan.shared ? "one member of the pool (the key is exportable: carry it to "
+                                    "the others as a PFX)"
+                                  : plan.server_fqdn;
   std::vector<std::string> lines = {
-      "; on " + plan.server_fqdn + ": certreq -new " + stem + ".inf " + stem + ".req",
+      "; on " + where + ": certreq -new " + stem + ".inf " + stem + ".req",
       "; written by poolcert from profile " + plan.profile,
       "[Version]",
       "Signature=\"$Windows NT$\"",
       "",
       "[NewRequest]",
       "Subject = " + inf_quote(subject_string(plan)),
-      "KeyLength = " + std::to_string(plan.key.bits),
-      "KeySpec = 1",
-      std::string("KeyUsage = ") + usage,
-      std::string("Exportable = ") + (plan.exportable ? "TRUE" : "FALSE"),
-      "MachineKeySet = TRUE",
-      "ProviderName = \"Microsoft RSA SChannel Cryptographic Provider\"",
-      "ProviderType = 12",
-      "RequestType = PKCS10",
-      "HashAlgorithm = " + plan.digest,
-      "FriendlyName = " + inf_quote(plan.common_name),
-      "",
-      "[EnhancedKeyUsageExtension]",
   };
+  for (std::string& line : key_lines(plan)) lines.push_back(std::move(line));
+  lines.insert(lines.end(), {"RequestType = PKCS10", "HashAlgorithm = " + plan.digest,
+                             "FriendlyName = " + inf_quote(plan.friendly_name), "",
+                             "[EnhancedKeyUsageExtension]"});
   for (const std::string& eku : plan.eku) {
     lines.push_back("OID = " + dotted_oid(eku) + " ; " + eku);
   }
-  lines.insert(lines.end(), {"", "[Extensions]", "2.5.29.17 = \"{text}\""});
-  for (const DerivedName& san : plan.sans) {
-    lines.push_back("_continue_ = \"dns=" + san.name + "&\"");
+  if (!plan.sans.empty()) {
+    lines.insert(lines.end(), {"", "[Extensions]", "2.5.29.17 = \"{text}\""});
+    for (const DerivedName& san : plan.sans) {
+      lines.push_back("_continue_ = \"dns=" + san.name + "&\"");
+    }
   }
   if (!plan.template_name.empty()) {
     lines.insert(lines.end(),

@@ -198,18 +198,66 @@ const char* key_action_name(KeyAction action) noexcept {
 }
 
 CertificatePlan ServerJob::plan() const {
-  CertificatePlan plan = derive_plan(*spec, *server, *certificate);
+  CertificatePlan plan = derive_plan(*spec, server, *certificate);
   plan.key.encrypt = encrypt_key;
   return plan;
 }
 
 fs::path ServerJob::key_path() const {
-  return output_dir / (output_stem(server->fqdn, certificate->name) + ".key");
+  return output_dir / (output_stem(server_fqdn(), certificate->name) + ".key");
 }
 
 fs::path ServerJob::csr_path() const {
-  return output_dir / (output_stem(server->fqdn, certificate->name) + ".csr");
+  return output_dir / (output_stem(server_fqdn(), certificate->name) + ".csr");
 }
+
+namespace {
+
+// One job, planned: where its files go and what happens to its key. Throws UsageError /
+// BadFileError for a key file no job may write.
+ServerJob plan_job(const PoolSpec& spec, const ServerSpec* server, const CertificateSpec& cert,
+                   const PlanOptions& options, std::map<fs::path, fs::path>& writer_of) {
+  ServerJob job;
+  job.spec = &spec;
+  job.server = server;
+  job.certificate = &cert;
+  // Derived once here so that a spec whose names cannot be derived fails at planning.
+  job.encrypt_key = derive_plan(spec, server, cert).key.encrypt || options.encrypt_keys;
+  job.output_dir = options.output_dir.value_or(spec.output_dir);
+  fs::path key_path = job.key_path();
+  const std::string& who = job.server_fqdn();
+  if (key_path.filename().string().size() > NAME_MAX) {
+    throw UsageError("server " + who + " of " + spec.file.string() + ": its key's file name, " +
+                     key_path.filename().string() + ", is over " + std::to_string(NAME_MAX) +
+                     " bytes, more than a file system takes");
+  }
+  // One folder under two spellings ("out", "/abs/out", a symlink to it) is one folder.
+  std::error_code canonical_ec;
+  fs::path same = fs::weakly_canonical(key_path, canonical_ec);
+  if (canonical_ec) same = fs::absolute(key_path).lexically_normal();
+  auto [it, fresh] = writer_of.emplace(same, spec.file);
+  if (!fresh) {
+    throw UsageError("server " + who + " of " + spec.file.string() + " and of " +
+                     it->second.string() + " would both write " + key_path.string());
+  }
+  std::error_code ec;
+  job.key_exists = fs::exists(fs::symlink_status(key_path, ec));
+  // Where the key goes, anything but a file is refused before anything opens it: a pipe would
+  // hang the run, and --rekey would remove the CSR before failing to move a folder aside. (A
+  // folder where a CSR goes fails that server alone, at its rename.)
+  fs::file_status st = fs::status(key_path, ec);
+  if (fs::exists(st) && !fs::is_regular_file(st)) {
+    throw BadFileError(key_path,
+                       "is not a regular file (a folder, pipe or device where the key goes): "
+                       "move it away");
+  }
+  job.action = !job.key_exists ? KeyAction::kCreate
+               : options.rekey ? KeyAction::kRekey
+                               : KeyAction::kReuse;
+  return job;
+}
+
+}  // namespace
 
 std::vector<ServerJob> plan_jobs(const std::vector<PoolSpec>& specs, const PlanOptions& options) {
   std::vector<ServerJob> jobs;
@@ -217,47 +265,20 @@ std::vector<ServerJob> plan_jobs(const std::vector<PoolSpec>& specs, const PlanO
   std::set<std::string> found;
   std::map<fs::path, fs::path> writer_of;  // key path -> the spec that writes it
   for (const PoolSpec& spec : specs) {
+    bool pool_named = wanted.count(spec.pool_fqdn) != 0;
+    bool any_member = wanted.empty() || pool_named ||
+                      std::any_of(spec.servers.begin(), spec.servers.end(),
+                                  [&](const ServerSpec& s) { return wanted.count(s.fqdn) != 0; });
+    for (const CertificateSpec& cert : spec.certificates) {
+      if (!cert.profile.shared || !any_member) continue;
+      if (pool_named) found.insert(spec.pool_fqdn);
+      jobs.push_back(plan_job(spec, nullptr, cert, options, writer_of));
+    }
     for (const ServerSpec& server : spec.servers) {
       if (!wanted.empty() && wanted.count(server.fqdn) == 0) continue;
       found.insert(server.fqdn);
       for (const CertificateSpec& cert : spec.certificates) {
-        ServerJob job;
-        job.spec = &spec;
-        job.server = &server;
-        job.certificate = &cert;
-        // Derived once here so that a spec whose names cannot be derived fails at planning.
-        job.encrypt_key = derive_plan(spec, server, cert).key.encrypt || options.encrypt_keys;
-        job.output_dir = options.output_dir.value_or(spec.output_dir);
-        fs::path key_path = job.key_path();
-        if (key_path.filename().string().size() > NAME_MAX) {
-          throw UsageError("server " + server.fqdn + " of " + spec.file.string() +
-                           ": its key's file name, " + key_path.filename().string() + ", is over " +
-                           std::to_string(NAME_MAX) + " bytes, more than a file system takes");
-        }
-        // One folder under two spellings ("out", "/abs/out", a symlink to it) is one folder.
-        std::error_code canonical_ec;
-        fs::path same = fs::weakly_canonical(key_path, canonical_ec);
-        if (canonical_ec) same = fs::absolute(key_path).lexically_normal();
-        auto [it, fresh] = writer_of.emplace(same, spec.file);
-        if (!fresh) {
-          throw UsageError("server " + server.fqdn + " of " + spec.file.string() + " and of " +
-                           it->second.string() + " would both write " + key_path.string());
-        }
-        std::error_code ec;
-        job.key_exists = fs::exists(fs::symlink_status(key_path, ec));
-        // Where the key goes, anything but a file is refused before anything opens it: a pipe
-        // would hang the run, and --rekey would remove the CSR before failing to move a folder
-        // aside. (A folder where a CSR goes fails that server alone, at its rename.)
-        fs::file_status st = fs::status(key_path, ec);
-        if (fs::exists(st) && !fs::is_regular_file(st)) {
-          throw BadFileError(key_path,
-                             "is not a regular file (a folder, pipe or device where the key "
-                             "goes): move it away");
-        }
-        job.action = !job.key_exists ? KeyAction::kCreate
-                     : options.rekey ? KeyAction::kRekey
-                                     : KeyAction::kReuse;
-        jobs.push_back(std::move(job));
+        if (!cert.profile.shared) jobs.push_back(plan_job(spec, &server, cert, options, writer_of));
       }
     }
   }

@@ -70,6 +70,8 @@ DnsRecord expand_rule(const PoolSpec& spec, const DnsRecordRule& rule, const Pat
   rec.type = rule.type;
   rec.ttl = spec.dns.ttl;
   rec.why = rule.why;
+  rec.legacy = rule.legacy;
+  rec.view = rule.view;
   std::string missing;
   std::string name = expand_one(rule.name, vars, missing);
   rec.name = rule.type == "SRV" ? checked_srv_name(name, rule.name) : checked_name(name, rule.name);
@@ -96,6 +98,38 @@ DnsRecord expand_rule(const PoolSpec& spec, const DnsRecordRule& rule, const Pat
   }
   rec.zone = zone_of(spec, rec.name);
   return rec;
+}
+
+bool same_record(const DnsRecord& a, const DnsRecord& b) {
+  return a.view == b.view && a.type == b.type && a.name == b.name && a.address == b.address &&
+         a.target == b.target && a.port == b.port && a.priority == b.priority &&
+         a.weight == b.weight;
+}
+
+// Expands `rule` once per value of the many-valued list it names (its members together: a
+// record's name and target in one SIP domain), or once.
+void expand_over_family(const PoolSpec& spec, const DnsRecordRule& rule, const PatternVars& vars,
+                        std::vector<DnsRecord>& out) {
+  std::string family;
+  for (const std::string* field : {&rule.name, &rule.address, &rule.target, &rule.port}) {
+    if (std::string f = placeholder_family_of(*field); !f.empty()) family = f;
+  }
+  auto add = [&](DnsRecord rec) {
+    bool seen = std::any_of(out.begin(), out.end(),
+                            [&](const DnsRecord& r) { return same_record(r, rec); });
+    if (!seen) out.push_back(std::move(rec));
+  };
+  if (family.empty()) {
+    add(expand_rule(spec, rule, vars));
+    return;
+  }
+  std::vector<std::string> members = family_members(family);
+  std::size_t count = vars.at(members.front()).size();
+  for (std::size_t i = 0; i < count; ++i) {
+    PatternVars one = vars;
+    for (const std::string& m : members) one[m] = {vars.at(m).at(i)};
+    add(expand_rule(spec, rule, one));
+  }
 }
 
 // The owner name relative to its zone's $ORIGIN ("@" for the apex).
@@ -138,31 +172,20 @@ std::string srv_domain(const std::string& name) {
 std::vector<DnsRecord> derive_dns_records(const PoolSpec& spec) {
   PatternVars vars = pool_vars(spec);
   std::vector<DnsRecord> out;
-  std::vector<DnsRecordRule> rules;  // every certificate's roles need their records, once each
+  std::vector<const DnsRecordRule*> rules;  // every certificate's roles need their records
   for (const CertificateSpec& cert : spec.certificates) {
-    for (const DnsRecordRule& rule : cert.profile.dns_records) {
-      bool seen = std::any_of(rules.begin(), rules.end(), [&](const DnsRecordRule& r) {
-        return r.type == rule.type && r.name == rule.name && r.address == rule.address &&
-               r.target == rule.target && r.port == rule.port && r.when == rule.when;
-      });
-      if (!seen) rules.push_back(rule);
-    }
+    for (const DnsRecordRule& rule : cert.profile.dns_records) rules.push_back(&rule);
   }
-  for (const DnsRecordRule& rule : rules) {
-    if (!rule.when.empty() && vars[rule.when].empty()) continue;
-    bool per_domain = false;
-    for (const std::string* field : {&rule.name, &rule.address, &rule.target, &rule.port}) {
-      std::vector<std::string> names = pattern_placeholders(*field);
-      per_domain = per_domain || std::count(names.begin(), names.end(), "sip_domain") > 0;
-    }
-    if (!per_domain) {
-      out.push_back(expand_rule(spec, rule, vars));
+  for (const DnsRecordRule* rule : rules) {
+    if (!rule->per_server) {
+      if (condition_holds(rule->condition, vars)) expand_over_family(spec, *rule, vars, out);
       continue;
     }
-    for (const std::string& domain : spec.sip_domains) {  // name and target share the domain
-      PatternVars one = vars;
-      one["sip_domain"] = {domain};
-      out.push_back(expand_rule(spec, rule, one));
+    for (const ServerSpec& server : spec.servers) {
+      PatternVars server_vars = pattern_vars(spec, server);
+      if (condition_holds(rule->condition, server_vars)) {
+        expand_over_family(spec, *rule, server_vars, out);
+      }
     }
   }
   return out;
@@ -171,6 +194,10 @@ std::vector<DnsRecord> derive_dns_records(const PoolSpec& spec) {
 std::vector<std::string> dns_coherence_warnings(const PoolSpec& spec,
                                                 const std::vector<DnsRecord>& records) {
   std::vector<std::string> warnings;
+  // Each server's names, derived once (not once per record).
+  std::vector<std::vector<CertificatePlan>> plans;
+  plans.reserve(spec.servers.size());
+  for (const ServerSpec& server : spec.servers) plans.push_back(derive_plans(spec, server));
   for (const DnsRecord& r : records) {
     std::string label = r.type + " " + r.name;
     if (r.type != "SRV") continue;
@@ -180,20 +207,21 @@ std::vector<std::string> dns_coherence_warnings(const PoolSpec& spec,
                          " (strict domain matching: clients of " + domain +
                          " refuse or prompt for it)");
     }
-    for (const ServerSpec& server : spec.servers) {
-      std::vector<CertificatePlan> plans = derive_plans(spec, server);
-      bool covered = std::any_of(plans.begin(), plans.end(), [&](const CertificatePlan& plan) {
-        return std::any_of(plan.sans.begin(), plan.sans.end(),
+    for (std::size_t s = 0; s < spec.servers.size(); ++s) {
+      const std::vector<CertificatePlan>& server_plans = plans[s];
+      bool covered = std::any_of(server_plans.begin(), server_plans.end(), [&](const CertificatePlan& plan) {
+        return plan.common_name == r.target ||
+               std::any_of(plan.sans.begin(), plan.sans.end(),
                            [&](const DerivedName& d) { return same_dns_name(d.name, r.target); });
       });
       if (!covered) {
         std::string profiles;
-        for (const CertificatePlan& plan : plans) {
+        for (const CertificatePlan& plan : server_plans) {
           profiles += (profiles.empty() ? "" : ", ") + plan.profile;
         }
         warnings.push_back(label + " -> " + r.target + ": " + r.target +
-                           " is not a SAN of the certificate of " + server.fqdn + " (profile " +
-                           profiles + "): clients will refuse the TLS connection");
+                           " is not a SAN of the certificate of " + spec.servers[s].fqdn +
+                           " (profile " + profiles + "): clients will refuse the TLS connection");
       }
     }
   }
@@ -204,27 +232,36 @@ std::vector<std::string> dns_placeholder_warnings(const std::vector<DnsRecord>& 
   std::vector<std::string> warnings;
   for (const DnsRecord& r : records) {
     if (!r.placeholder) continue;
+    std::string field = r.address.substr(1, r.address.size() - 2);
+    std::string give = field == "server_address"            ? "[[server]] address"
+                       : field == "server_external_address" ? "[[server]] external_address"
+                                                            : "[pool] " + field;
     warnings.push_back(r.type + " " + r.name + ": address " + r.address +
-                       " is not in the spec (give [pool] " +
-                       r.address.substr(1, r.address.size() - 2) + "); printed as a placeholder");
+                       " is not in the spec (give " + give + "); printed as a placeholder");
   }
   return warnings;
 }
 
-std::vector<std::string> zones(const std::vector<DnsRecord>& records) {
-  std::vector<std::string> out;
+std::vector<ZoneView> zone_views(const std::vector<DnsRecord>& records) {
+  std::vector<ZoneView> out;
   for (const DnsRecord& r : records) {
-    if (std::find(out.begin(), out.end(), r.zone) == out.end()) out.push_back(r.zone);
+    ZoneView zv{r.view, r.zone};
+    if (std::find(out.begin(), out.end(), zv) == out.end()) out.push_back(std::move(zv));
   }
   return out;
 }
 
+std::string zone_file_name(const ZoneView& zone) {
+  return zone.zone + (zone.view == "external" ? ".external" : "") + ".zone";
+}
+
 std::string zone_text(const std::vector<DnsRecord>& records) {
   std::ostringstream out;
-  for (const std::string& zone : zones(records)) {
-    out << "$ORIGIN " << zone << ".\n";
+  for (const ZoneView& zv : zone_views(records)) {
+    if (zv.view == "external") out << "; external (perimeter) DNS\n";
+    out << "$ORIGIN " << zv.zone << ".\n";
     for (const DnsRecord& r : records) {
-      if (r.zone != zone) continue;
+      if (r.zone != zv.zone || r.view != zv.view) continue;
       out << relative(r) << "\t" << r.ttl << "\tIN\t" << r.type << "\t" << rdata(r);
       if (r.placeholder) out << "\t; placeholder: fill in before use";
       out << "\n";
@@ -234,16 +271,18 @@ std::string zone_text(const std::vector<DnsRecord>& records) {
   return out.str();
 }
 
-std::string zone_file(const std::string& zone, const std::vector<DnsRecord>& records) {
+std::string zone_file(const ZoneView& zv, const std::vector<DnsRecord>& records) {
+  const std::string& zone = zv.zone;
   std::ostringstream out;
-  out << "; zone " << zone << " written by poolcert dns, for a lab DNS server\n"
+  out << "; zone " << zone << (zv.view == "external" ? " (external view)" : "")
+      << " written by poolcert dns, for a lab DNS server\n"
       << "$ORIGIN " << zone << ".\n"
       << "$TTL 3600\n"
       << "@\tIN\tSOA\tns." << zone << ". hostmaster." << zone << ". ( 1 3600 600 86400 300 )\n"
       << "@\tIN\tNS\tns." << zone << ".\n"
       << "ns\tIN\tA\t127.0.0.1\n";
   for (const DnsRecord& r : records) {
-    if (r.zone != zone) continue;
+    if (r.zone != zone || r.view != zv.view) continue;
     if (r.placeholder) {
       out << "; " << relative(r) << " " << r.type << " " << rdata(r) << " (placeholder)\n";
       continue;
@@ -255,7 +294,13 @@ std::string zone_file(const std::string& zone, const std::vector<DnsRecord>& rec
 
 std::string powershell_text(const std::vector<DnsRecord>& records) {
   std::ostringstream out;
+  std::string view = "internal";
   for (const DnsRecord& r : records) {
+    if (r.view != view) {
+      view = r.view;
+      out << "# " << (view == "external" ? "external (perimeter)" : "internal")
+          << " DNS from here on\n";
+    }
     std::string common = " -ZoneName \"" + r.zone + "\" -Name \"" + relative(r) +
                          "\" -TimeToLive " + ttl_timespan(r.ttl);
     if (r.placeholder) out << "# fill in " << r.address << ": ";
@@ -275,7 +320,13 @@ std::string powershell_text(const std::vector<DnsRecord>& records) {
 
 std::string dnscmd_text(const std::vector<DnsRecord>& records) {
   std::ostringstream out;
+  std::string view = "internal";
   for (const DnsRecord& r : records) {
+    if (r.view != view) {
+      view = r.view;
+      out << "REM " << (view == "external" ? "external (perimeter)" : "internal")
+          << " DNS from here on\n";
+    }
     if (r.placeholder) out << "REM fill in " << r.address << ": ";
     out << "dnscmd . /RecordAdd " << r.zone << " " << relative(r) << " " << r.ttl << " " << r.type
         << " " << rdata(r) << "\n";

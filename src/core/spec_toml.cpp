@@ -1,5 +1,6 @@
-// Pool specs: one TOML file read into PoolSpec, validated against its profile, every mistake a
-// SpecError that names file, line:column and the dotted field.
+// Pool specs: one TOML file read into PoolSpec, validated against its profiles, every mistake a
+// SpecError that names file, line:column and the dotted field. The rules across tables are in
+// spec_checks.cpp.
 #include "poolcert/spec_toml.hpp"
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include "poolcert/derive.hpp"
 #include "poolcert/dns_records.hpp"
 #include "poolcert/x509_vocab.hpp"
+#include "spec_toml_internal.hpp"
 #include "toml_reader.hpp"
 
 namespace poolcert {
@@ -30,48 +32,75 @@ void read_subject(const Reader& r, const Value& table, PoolSpec& spec) {
   }
 }
 
+// A list of host names, each once.
+std::vector<std::string> names_at(const Reader& r, const Value& v, const std::string& field,
+                                  const std::string& rule) {
+  r.expect(v, toml::value_t::array, field);
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < v.as_array().size(); ++i) {
+    const Value& item = v.as_array()[i];
+    std::string item_field = field + "[" + std::to_string(i) + "]";
+    std::string name = r.dns_name_at(item, item_field, false, rule);
+    if (std::find(out.begin(), out.end(), name) != out.end()) {
+      r.fail(item, item_field, quote_value(name) + " is listed twice");
+    }
+    out.push_back(std::move(name));
+  }
+  return out;
+}
+
+void read_pool_switches(const Reader& r, const Value& pool, PoolSpec& spec) {
+  for (auto [key, target] : {std::pair{"auto_logon", &spec.auto_logon},
+                             std::pair{"public_im", &spec.public_im},
+                             std::pair{"dns_load_balancing", &spec.dns_load_balancing}}) {
+    if (const Value* v = r.find(pool, key)) *target = bool_at(r, *v, std::string("pool.") + key);
+  }
+  // mobility: resolve_mobility, once the products are known
+}
+
 void read_pool(const Reader& r, const Value& pool, PoolSpec& spec) {
   r.expect(pool, toml::value_t::table, "pool");
-  r.reject_unknown(
-      pool, "pool.",
-      {"fqdn", "sip_domains", "vip", "web_fqdn", "web_vip", "web_external_fqdn", "webconf_fqdn"});
-  if (const Value* v = r.find(pool, "vip")) spec.vip = ipv4_at(r, *v, "pool.vip");
-  if (const Value* v = r.find(pool, "web_vip")) spec.web_vip = ipv4_at(r, *v, "pool.web_vip");
+  r.reject_unknown(pool, "pool.",
+                   {"fqdn", "sip_domains", "vip", "web_fqdn", "web_vip", "web_external_fqdn",
+                    "published_web_fqdns", "webconf_fqdn", "access_fqdn", "av_fqdn",
+                    "external_vip", "xmpp_domains", "auto_logon", "mobility", "public_im",
+                    "dns_load_balancing"});
+  for (auto [key, target] : {std::pair{"vip", &spec.vip}, std::pair{"web_vip", &spec.web_vip},
+                             std::pair{"external_vip", &spec.external_vip}}) {
+    if (const Value* v = r.find(pool, key)) *target = ipv4_at(r, *v, std::string("pool.") + key);
+  }
   const char* one_host = "names one host";
   for (auto [key, target] : {std::pair{"web_fqdn", &spec.web_fqdn},
                              std::pair{"web_external_fqdn", &spec.web_external_fqdn},
-                             std::pair{"webconf_fqdn", &spec.webconf_fqdn}}) {
+                             std::pair{"webconf_fqdn", &spec.webconf_fqdn},
+                             std::pair{"access_fqdn", &spec.access_fqdn},
+                             std::pair{"av_fqdn", &spec.av_fqdn}}) {
     if (const Value* v = r.find(pool, key)) {
       *target = r.dns_name_at(*v, std::string("pool.") + key, false, one_host);
     }
   }
+  if (const Value* v = r.find(pool, "published_web_fqdns")) {
+    spec.published_web_fqdns = names_at(r, *v, "pool.published_web_fqdns", one_host);
+  }
   spec.pool_fqdn = r.dns_name_at(r.require(pool, "fqdn", "pool.fqdn"), "pool.fqdn", false,
                                  "the pool FQDN names one host; DOMAIN.md: never in the CN");
-  const Value& domains = r.expect(r.require(pool, "sip_domains", "pool.sip_domains"),
-                                  toml::value_t::array, "pool.sip_domains");
-  if (domains.as_array().empty()) r.fail(domains, "pool.sip_domains", "empty: list at least one");
-  for (std::size_t i = 0; i < domains.as_array().size(); ++i) {
-    const Value& d = domains.as_array()[i];
-    std::string field = "pool.sip_domains[" + std::to_string(i) + "]";
-    std::string name = r.dns_name_at(d, field, false, "a SIP domain is a domain, not a pattern");
-    if (std::find(spec.sip_domains.begin(), spec.sip_domains.end(), name) !=
-        spec.sip_domains.end()) {
-      r.fail(d, field, "SIP domain '" + name + "' is listed twice");
-    }
-    spec.sip_domains.push_back(name);
+  const Value& domains = r.require(pool, "sip_domains", "pool.sip_domains");
+  spec.sip_domains =
+      names_at(r, domains, "pool.sip_domains", "a SIP domain is a domain, not a pattern");
+  if (spec.sip_domains.empty()) r.fail(domains, "pool.sip_domains", "empty: list at least one");
+  if (const Value* v = r.find(pool, "xmpp_domains")) {
+    spec.xmpp_domains = names_at(r, *v, "pool.xmpp_domains", "an XMPP domain is a domain");
+    if (spec.xmpp_domains.empty()) r.fail(*v, "pool.xmpp_domains", "empty: leave it out instead");
   }
+  read_pool_switches(r, pool, spec);
 }
 
 void read_simple_urls(const Reader& r, const Value& table, PoolSpec& spec) {
   r.expect(table, toml::value_t::table, "simple_urls");
-  r.reject_unknown(table, "simple_urls.", {"meet", "dialin", "admin"});
-  const char* rule = "a simple URL host names one host";
+  r.reject_unknown(table, "simple_urls.", {"meet", "dialin", "admin", "wildcard"});
+  const char* rule = "a simple URL host names one host; use simple_urls.wildcard for a wildcard";
   if (const Value* meet = r.find(table, "meet")) {
-    r.expect(*meet, toml::value_t::array, "simple_urls.meet");
-    for (std::size_t i = 0; i < meet->as_array().size(); ++i) {
-      spec.simple_urls.meet.push_back(r.dns_name_at(
-          meet->as_array()[i], "simple_urls.meet[" + std::to_string(i) + "]", false, rule));
-    }
+    spec.simple_urls.meet = names_at(r, *meet, "simple_urls.meet", rule);
   }
   if (const Value* v = r.find(table, "dialin")) {
     spec.simple_urls.dialin = r.dns_name_at(*v, "simple_urls.dialin", false, rule);
@@ -79,25 +108,37 @@ void read_simple_urls(const Reader& r, const Value& table, PoolSpec& spec) {
   if (const Value* v = r.find(table, "admin")) {
     spec.simple_urls.admin = r.dns_name_at(*v, "simple_urls.admin", false, rule);
   }
+  if (const Value* v = r.find(table, "wildcard")) {
+    std::string name = r.dns_name_at(*v, "simple_urls.wildcard", true, "");
+    if (name.rfind("*.", 0) != 0) {
+      r.fail(*v, "simple_urls.wildcard",
+             quote_value(name) + " is not a wildcard: write it as *.<domain>, e.g. *.contoso.com");
+    }
+    spec.simple_urls.wildcard = name;
+  }
 }
 
 void read_dns(const Reader& r, const Value& dns, PoolSpec& spec) {
   r.expect(dns, toml::value_t::table, "dns");
-  r.reject_unknown(dns, "dns.", {"sign_in_port", "ttl", "sip_internal_tcp"});
+  r.reject_unknown(dns, "dns.",
+                   {"sign_in_port", "ttl", "sip_internal_tcp", "sipinternal", "sipexternal",
+                    "lyncdiscover_cname"});
   if (const Value* v = r.find(dns, "sign_in_port")) {
     spec.dns.sign_in_port = int_at(r, *v, "dns.sign_in_port", 1, 65535);
   }
   if (const Value* v = r.find(dns, "ttl")) spec.dns.ttl = int_at(r, *v, "dns.ttl", 0, 2147483647);
-  if (const Value* v = r.find(dns, "sip_internal_tcp")) {
-    spec.dns.sip_internal_tcp =
-        r.expect(*v, toml::value_t::boolean, "dns.sip_internal_tcp").as_boolean();
+  for (auto [key, target] : {std::pair{"sip_internal_tcp", &spec.dns.sip_internal_tcp},
+                             std::pair{"sipinternal", &spec.dns.sipinternal},
+                             std::pair{"sipexternal", &spec.dns.sipexternal},
+                             std::pair{"lyncdiscover_cname", &spec.dns.lyncdiscover_cname}}) {
+    if (const Value* v = r.find(dns, key)) *target = bool_at(r, *v, std::string("dns.") + key);
   }
 }
 
 // Refuses a key `profile` does not allow, pointing at the value that makes it so: the type when
 // the profile allows no key of that type, else the size or curve; the table when neither is given.
 void check_key_allowed_by(const Reader& r, const Value& table, const std::string& prefix,
-                          const Profile& profile, const KeySpec& key) {
+                          const PoolSpec& spec, const Profile& profile, const KeySpec& key) {
   if (profile_allows_key(profile, key)) return;
   const auto& rules = profile.allowed_keys;
   bool type_allowed = std::any_of(rules.begin(), rules.end(),
@@ -106,16 +147,96 @@ void check_key_allowed_by(const Reader& r, const Value& table, const std::string
   const Value* at = r.find(table, member);
   if (at == nullptr) at = r.find(table, member = "type");
   std::string field = at != nullptr ? prefix + "." + member : prefix;
+  std::string products;
+  for (const std::string& p : spec.rule_products) products += (products.empty() ? "" : ", ") + p;
   r.fail(at != nullptr ? *at : table, field,
          describe_key(key) + " is not allowed by profile " + profile.name +
+             (products.empty() ? "" : " for " + products) +
              " (allowed: " + describe_allowed_keys(profile) + ")");
 }
 
 // Refuses a key that any of the spec's certificate profiles does not allow.
 void check_key_allowed(const Reader& r, const Value& table, const std::string& prefix,
-                       const PoolSpec& spec, const KeySpec& key) {
+                       const PoolSpec& spec, const KeySpec& key, bool shared_too) {
   for (const CertificateSpec& cert : spec.certificates) {
-    check_key_allowed_by(r, table, prefix, cert.profile, key);
+    if (cert.profile.shared && !shared_too) continue;  // a shared key is the pool's [key]
+    check_key_allowed_by(r, table, prefix, spec, cert.profile, key);
+  }
+}
+
+// Host names that may include a wildcard (checked against the profile afterwards).
+std::vector<std::string> extra_names_at(const Reader& r, const Value& v, const std::string& field) {
+  r.expect(v, toml::value_t::array, field);
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < v.as_array().size(); ++i) {
+    out.push_back(r.dns_name_at(v.as_array()[i], field + "[" + std::to_string(i) + "]", true, ""));
+  }
+  return out;
+}
+
+// [[server]] certificate_sans = { <certificate> = [names] }.
+void read_certificate_sans(const Reader& r, const Value& table, const std::string& prefix,
+                           const PoolSpec& spec, ServerSpec& server) {
+  r.expect(table, toml::value_t::table, prefix);
+  for (const auto& [name, list] : table.as_table()) {
+    std::string field = prefix + "." + name;
+    auto cert = std::find_if(spec.certificates.begin(), spec.certificates.end(),
+                             [&](const CertificateSpec& c) { return c.name == name; });
+    if (cert == spec.certificates.end() || name.empty()) {
+      std::string names;
+      for (const CertificateSpec& c : spec.certificates) names += (names.empty() ? "" : ", ") + c.name;
+      r.fail(list, field,
+             quote_value(name) + " is not a certificate of the spec (" +
+                 (names.empty() ? "it lists no [[certificate]]: use extra_sans" : names) + ")");
+    }
+    if (cert->profile.shared) {
+      r.fail(list, field,
+             "certificate " + name + " is shared by the pool (profile " + cert->profile.name +
+                 "): give its names in [[certificate]] extra_sans, the same for every member");
+    }
+    server.certificate_sans.emplace_back(name, extra_names_at(r, list, field));
+  }
+}
+
+void check_wildcards_allowed(const Reader& r, const Value& list, const std::string& field,
+                             const std::vector<std::string>& names, const Profile& profile) {
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i].rfind("*.", 0) == 0 && !profile.allow_wildcards) {
+      r.fail(list.as_array()[i], field + "[" + std::to_string(i) + "]",
+             quote_value(names[i]) + ": profile " + profile.name +
+                 " takes no wildcard (DOMAIN.md Wildcards: only web and reverse-proxy "
+                 "certificates, for the simple URLs)");
+    }
+  }
+}
+
+void read_server_names(const Reader& r, const Value& v, const std::string& prefix,
+                       const PoolSpec& spec, ServerSpec& server) {
+  if (const Value* extras = r.find(v, "extra_sans")) {
+    server.extra_sans = extra_names_at(r, *extras, prefix + "extra_sans");
+    // DOMAIN.md: a server's extra names went onto every one of its certificates; with several
+    // certificates, they go where the spec says (certificate_sans).
+    if (spec.certificates.size() > 1 && !server.extra_sans.empty()) {
+      r.fail(*extras, prefix + "extra_sans",
+             "the spec has several certificates: say which one gets these names, e.g. "
+             "certificate_sans = { " + spec.certificates.front().name + " = [...] }");
+    }
+    const CertificateSpec& only = spec.certificates.front();
+    if (only.profile.shared && !server.extra_sans.empty()) {
+      r.fail(*extras, prefix + "extra_sans",
+             "the certificate is shared by the pool (profile " + only.profile.name +
+                 "): it cannot have one server's names");
+    }
+    check_wildcards_allowed(r, *extras, prefix + "extra_sans", server.extra_sans, only.profile);
+  }
+  if (const Value* sans = r.find(v, "certificate_sans")) {
+    read_certificate_sans(r, *sans, prefix + "certificate_sans", spec, server);
+    for (const auto& [name, names] : server.certificate_sans) {
+      const Value& list = sans->as_table().at(name);
+      auto cert = std::find_if(spec.certificates.begin(), spec.certificates.end(),
+                               [&](const CertificateSpec& c) { return c.name == name; });
+      check_wildcards_allowed(r, list, prefix + "certificate_sans." + name, names, cert->profile);
+    }
   }
 }
 
@@ -125,7 +246,9 @@ void read_server(const Reader& r, const Value& servers, std::size_t index,
   const Value& v = servers.as_array()[index];
   std::string prefix = "server[" + std::to_string(index) + "].";
   r.expect(v, toml::value_t::table, "server[" + std::to_string(index) + "]");
-  r.reject_unknown(v, prefix, {"fqdn", "extra_sans", "key"});
+  r.reject_unknown(v, prefix,
+                   {"fqdn", "address", "external_address", "extra_sans", "certificate_sans",
+                    "key"});
   ServerSpec server;
   const Value& fqdn = r.require(v, "fqdn", prefix + "fqdn");
   server.fqdn = r.dns_name_at(fqdn, prefix + "fqdn", false, "a server FQDN names one host");
@@ -137,23 +260,15 @@ void read_server(const Reader& r, const Value& servers, std::size_t index,
            "server '" + server.fqdn + "' is listed twice (first at line " +
                std::to_string(first.location().line()) + ")");
   }
-  if (const Value* extras = r.find(v, "extra_sans")) {
-    r.expect(*extras, toml::value_t::array, prefix + "extra_sans");
-    for (std::size_t i = 0; i < extras->as_array().size(); ++i) {
-      // extra_sans go into every certificate of the server: each profile must allow a wildcard.
-      auto strict =
-          std::find_if(spec.certificates.begin(), spec.certificates.end(),
-                       [](const CertificateSpec& c) { return !c.profile.allow_wildcards; });
-      bool wildcards = strict == spec.certificates.end();
-      server.extra_sans.push_back(r.dns_name_at(
-          extras->as_array()[i], prefix + "extra_sans[" + std::to_string(i) + "]", wildcards,
-          wildcards ? "" : "profile " + strict->profile.name + " forbids wildcards"));
-    }
+  if (const Value* a = r.find(v, "address")) server.address = ipv4_at(r, *a, prefix + "address");
+  if (const Value* a = r.find(v, "external_address")) {
+    server.external_address = ipv4_at(r, *a, prefix + "external_address");
   }
+  read_server_names(r, v, prefix, spec, server);
   server.key = spec.key;
   if (const Value* key = r.find(v, "key")) {
     server.key = key_at(r, *key, prefix + "key.", spec.key);
-    check_key_allowed(r, *key, prefix + "key", spec, server.key);
+    check_key_allowed(r, *key, prefix + "key", spec, server.key, false);
   }
   for (const CertificateSpec& cert : spec.certificates) {
     try {
@@ -188,6 +303,32 @@ Profile load_referenced_profile(const Reader& r, const Value& ref, const std::st
   }
 }
 
+CertificateSpec read_certificate(const Reader& r, const Value& v, const std::string& prefix,
+                                 const Value* top, const ProfileSearch& search,
+                                 const PoolSpec& spec) {
+  r.expect(v, toml::value_t::table, prefix);
+  r.reject_unknown(v, prefix + ".", {"name", "profile", "extra_sans"});
+  const Value& name = r.require(v, "name", prefix + ".name");
+  CertificateSpec cert;
+  cert.name = r.string_at(name, prefix + ".name");
+  if (!is_certificate_name(cert.name)) {
+    r.fail(name, prefix + ".name",
+           quote_value(cert.name) + " is not a certificate name (lower-case letters, digits, '-')");
+  }
+  for (const CertificateSpec& other : spec.certificates) {
+    if (other.name == cert.name) r.fail(name, prefix + ".name", quote_value(cert.name) + " twice");
+  }
+  const Value* ref = r.find(v, "profile");
+  if (ref == nullptr && top == nullptr) r.fail(v, prefix + ".profile", "missing (required)");
+  cert.profile = ref != nullptr ? load_referenced_profile(r, *ref, prefix + ".profile", search)
+                                : load_referenced_profile(r, *top, "profile", search);
+  if (const Value* extras = r.find(v, "extra_sans")) {
+    cert.extra_sans = extra_names_at(r, *extras, prefix + ".extra_sans");
+    check_wildcards_allowed(r, *extras, prefix + ".extra_sans", cert.extra_sans, cert.profile);
+  }
+  return cert;
+}
+
 // The certificates of the spec: its [[certificate]] list, or one unnamed certificate of the
 // top-level profile.
 void read_certificates(const Reader& r, const Value& root, const ProfileSearch& search,
@@ -196,33 +337,45 @@ void read_certificates(const Reader& r, const Value& root, const ProfileSearch& 
   const Value* list = r.find(root, "certificate");
   if (list == nullptr) {
     const Value& ref = r.require(root, "profile", "profile");
-    spec.certificates.push_back({"", load_referenced_profile(r, ref, "profile", search)});
+    spec.certificates.push_back({"", load_referenced_profile(r, ref, "profile", search), {}});
     return;
   }
   r.expect(*list, toml::value_t::array, "certificate");
   if (list->as_array().empty()) r.fail(*list, "certificate", "empty: list at least one");
   for (std::size_t i = 0; i < list->as_array().size(); ++i) {
-    const Value& v = list->as_array()[i];
-    std::string prefix = "certificate[" + std::to_string(i) + "]";
-    r.expect(v, toml::value_t::table, prefix);
-    r.reject_unknown(v, prefix + ".", {"name", "profile"});
-    const Value& name = r.require(v, "name", prefix + ".name");
-    CertificateSpec cert;
-    cert.name = r.string_at(name, prefix + ".name");
-    if (!is_certificate_name(cert.name)) {
-      r.fail(
-          name, prefix + ".name",
-          quote_value(cert.name) + " is not a certificate name (lower-case letters, digits, '-')");
-    }
-    for (const CertificateSpec& other : spec.certificates) {
-      if (other.name == cert.name)
-        r.fail(name, prefix + ".name", quote_value(cert.name) + " twice");
-    }
-    const Value* ref = r.find(v, "profile");
-    if (ref == nullptr && top == nullptr) r.fail(v, prefix + ".profile", "missing (required)");
-    cert.profile = ref != nullptr ? load_referenced_profile(r, *ref, prefix + ".profile", search)
-                                  : load_referenced_profile(r, *top, "profile", search);
-    spec.certificates.push_back(std::move(cert));
+    spec.certificates.push_back(read_certificate(r, list->as_array()[i],
+                                                 "certificate[" + std::to_string(i) + "]", top,
+                                                 search, spec));
+  }
+}
+
+void read_key(const Reader& r, const Value& root, PoolSpec& spec) {
+  spec.key = spec.certificates.front().profile.default_key;
+  if (const Value* key = r.find(root, "key")) {
+    spec.key = key_at(r, *key, "key.", spec.key);
+    check_key_allowed(r, *key, "key", spec, spec.key, true);
+    return;
+  }
+  // The first certificate's default key serves every certificate: each profile must allow it.
+  for (const CertificateSpec& cert : spec.certificates) {
+    if (profile_allows_key(cert.profile, spec.key)) continue;
+    const Value* certificates = r.find(root, "certificate");
+    r.fail(certificates != nullptr ? *certificates : root, "key",
+           describe_key(spec.key) + ", the default key of profile " +
+               spec.certificates.front().profile.name + ", is not allowed by profile " +
+               cert.profile.name + " (allowed: " + describe_allowed_keys(cert.profile) +
+               "): give the key in [key]");
+  }
+}
+
+void read_servers(const Reader& r, const Value& root, PoolSpec& spec) {
+  const Value* servers = r.find(root, "server");
+  if (servers == nullptr) r.fail(root, "server", "no [[server]]: list at least one server");
+  r.expect(*servers, toml::value_t::array, "server");
+  if (servers->as_array().empty()) r.fail(*servers, "server", "empty: list at least one server");
+  std::unordered_map<std::string, std::size_t> first_index;
+  for (std::size_t i = 0; i < servers->as_array().size(); ++i) {
+    read_server(r, *servers, i, first_index, spec);
   }
 }
 
@@ -233,11 +386,12 @@ PoolSpec load_spec(const fs::path& file, const ProfileSearch& search) {
   Value root = r.parse();
   r.set_root(&root);
   r.reject_unknown(root, "",
-                   {"profile", "certificate", "template", "output_dir", "pool", "simple_urls",
-                    "dns", "key", "subject", "server"});
+                   {"product", "profile", "certificate", "template", "output_dir", "pool",
+                    "simple_urls", "dns", "key", "subject", "server"});
   PoolSpec spec;
   spec.file = file;
   read_certificates(r, root, search, spec);
+  apply_product(r, root, spec);
   if (const Value* t = r.find(root, "template")) {
     spec.template_name = r.string_at(*t, "template");
     if (std::string why = template_name_problem(spec.template_name); !why.empty()) {
@@ -254,34 +408,13 @@ PoolSpec load_spec(const fs::path& file, const ProfileSearch& search) {
   spec.output_dir = spec.output_dir.empty() ? fs::path(".") : spec.output_dir.lexically_normal();
 
   read_pool(r, r.require(root, "pool", "pool"), spec);
+  resolve_mobility(r, root, spec);
   if (const Value* urls = r.find(root, "simple_urls")) read_simple_urls(r, *urls, spec);
   if (const Value* settings = r.find(root, "dns")) read_dns(r, *settings, spec);
-  spec.key = spec.certificates.front().profile.default_key;
-  if (const Value* key = r.find(root, "key")) {
-    spec.key = key_at(r, *key, "key.", spec.key);
-    check_key_allowed(r, *key, "key", spec, spec.key);
-  } else {
-    // The first certificate's default key serves every certificate: each profile must allow it.
-    for (const CertificateSpec& cert : spec.certificates) {
-      if (profile_allows_key(cert.profile, spec.key)) continue;
-      const Value* certificates = r.find(root, "certificate");
-      r.fail(certificates != nullptr ? *certificates : root, "key",
-             describe_key(spec.key) + ", the default key of profile " +
-                 spec.certificates.front().profile.name + ", is not allowed by profile " +
-                 cert.profile.name + " (allowed: " + describe_allowed_keys(cert.profile) +
-                 "): give the key in [key]");
-    }
-  }
+  read_key(r, root, spec);
   if (const Value* subject = r.find(root, "subject")) read_subject(r, *subject, spec);
-
-  const Value* servers = r.find(root, "server");
-  if (servers == nullptr) r.fail(root, "server", "no [[server]]: list at least one server");
-  r.expect(*servers, toml::value_t::array, "server");
-  if (servers->as_array().empty()) r.fail(*servers, "server", "empty: list at least one server");
-  std::unordered_map<std::string, std::size_t> first_index;
-  for (std::size_t i = 0; i < servers->as_array().size(); ++i) {
-    read_server(r, *servers, i, first_index, spec);
-  }
+  read_servers(r, root, spec);
+  check_spec_rules(r, root, spec);
   try {
     derive_dns_records(spec);  // the profile's record rules must give valid names for this pool
   } catch (const std::invalid_argument& e) {

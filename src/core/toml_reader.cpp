@@ -98,7 +98,10 @@ void check_nesting(const fs::path& file, const std::string& text) {
 Value Reader::parse() const {
   // The shared reader: a missing file or a folder is an IoError, more than 1 MiB a BadFileError
   // (a spec of 1 MiB is a mistake, not a pool).
-  std::string text = read_input_file(file_, kMaxFileBytes);
+  return parse_text(read_input_file(file_, kMaxFileBytes));
+}
+
+Value Reader::parse_text(const std::string& text) const {
   check_nesting(file_, text);
   std::istringstream stream(text);
   try {
@@ -180,6 +183,44 @@ KeySpec key_at(const Reader& r, const Value& table, const std::string& prefix, K
     key.encrypt = r.expect(*e, toml::value_t::boolean, prefix + "encrypt").as_boolean();
   }
   return key;
+}
+
+bool bool_at(const Reader& r, const Value& v, const std::string& field) {
+  return r.expect(v, toml::value_t::boolean, field).as_boolean();
+}
+
+namespace {
+
+KeyRule key_rule_at(const Reader& r, const Value& v, const std::string& field) {
+  r.expect(v, toml::value_t::table, field);
+  r.reject_unknown(v, field + ".", {"type", "bits", "curves"});
+  KeyRule rule;
+  rule.type = key_type_at(r, r.require(v, "type", field + ".type"), field + ".type");
+  if (rule.type == KeyType::kRsa) {
+    const Value& bits = r.require(v, "bits", field + ".bits");
+    for (std::size_t i = 0;
+         const Value& b : r.expect(bits, toml::value_t::array, field + ".bits").as_array()) {
+      rule.rsa_bits.push_back(rsa_bits_at(r, b, field + ".bits[" + std::to_string(i++) + "]"));
+    }
+  } else {
+    const Value& curves = r.require(v, "curves", field + ".curves");
+    for (std::size_t i = 0;
+         const Value& c : r.expect(curves, toml::value_t::array, field + ".curves").as_array()) {
+      rule.curves.push_back(curve_at(r, c, field + ".curves[" + std::to_string(i++) + "]"));
+    }
+  }
+  return rule;
+}
+
+}  // namespace
+
+std::vector<KeyRule> key_rules_at(const Reader& r, const Value& v, const std::string& field) {
+  std::vector<KeyRule> rules;
+  for (std::size_t i = 0; const Value& rule : r.expect(v, toml::value_t::array, field).as_array()) {
+    rules.push_back(key_rule_at(r, rule, field + "[" + std::to_string(i++) + "]"));
+  }
+  if (rules.empty()) r.fail(v, field, "empty: allow some key");
+  return rules;
 }
 
 std::string pattern_at(const Reader& r, const Value& v, const std::string& field) {

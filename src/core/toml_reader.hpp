@@ -31,6 +31,8 @@ class Reader {
 
   // Parses the file; the returned root must outlive the Reader's use of it.
   Value parse() const;
+  // Parses `text` as if it were the file (data built into poolcert: templates/products.toml).
+  Value parse_text(const std::string& text) const;
   void set_root(const Value* root) { root_ = root; }
   const std::filesystem::path& file() const { return file_; }
 
@@ -101,6 +103,13 @@ class Reader {
       }
       fail(v, field, quote_value(raw) + " is not a valid DNS name: " + check.reason);
     }
+    // S1 (and L10): single-labeled domains and short names are not supported: FQDNs only.
+    std::string_view rest = check.wildcard ? std::string_view(check.name).substr(2) : check.name;
+    if (rest.find('.') == std::string_view::npos) {
+      fail(v, field,
+           quote_value(raw) + " is a single-label name: Lync and Skype for Business need fully "
+           "qualified names (S1: single-label domains are not supported)");
+    }
     return check.name;
   }
 
@@ -120,5 +129,7 @@ std::string curve_at(const Reader& r, const Value& v, const std::string& field);
 // type resets the size to that type's default).
 KeySpec key_at(const Reader& r, const Value& table, const std::string& prefix, KeySpec base);
 std::string pattern_at(const Reader& r, const Value& v, const std::string& field);
+bool bool_at(const Reader& r, const Value& v, const std::string& field);
+std::vector<KeyRule> key_rules_at(const Reader& r, const Value& v, const std::string& field);
 
 }  // namespace poolcert::toml_layer

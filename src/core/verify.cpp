@@ -7,6 +7,7 @@
 #include <regex>
 #include <unordered_map>
 
+#include "poolcert/checks.hpp"
 #include "poolcert/csr_batch.hpp"
 #include "poolcert/dns_name.hpp"
 #include "poolcert/error.hpp"
@@ -87,17 +88,23 @@ bool better(const Candidate& a, const Candidate& b, std::time_t at) {
   return a.facts.not_before > b.facts.not_before;
 }
 
-// One certificate of one server: what it should be and what was found for it.
+// One certificate of one server (or of the pool, shared): what it should be and what was found.
 struct Target {
-  const ServerSpec* server;
+  const ExpectedCertificate* expected;
   const CertificateSpec* cert;
   const CertificatePlan& plan;
   const std::optional<std::string>& spki;
   Candidate* paired;
+  std::vector<Candidate*> rivals;  // shared: further certificates for it with another key
+  // The name a leaf of this target carries: the server's FQDN, or a shared certificate's CN.
+  const std::string& pairing_name() const {
+    return plan.shared ? plan.common_name : plan.server_fqdn;
+  }
 };
 
 std::string describe_target(const Target& t) {
-  return t.cert->name.empty() ? t.server->fqdn : t.server->fqdn + " (" + t.cert->name + ")";
+  std::string who = t.plan.shared ? "the pool " + t.plan.server_fqdn : t.plan.server_fqdn;
+  return t.cert->name.empty() ? who : who + " (" + t.cert->name + ")";
 }
 
 bool planned(const CertificatePlan& plan, const std::string& name) {
@@ -143,6 +150,51 @@ UnmatchedCertificate superseded_by(const Candidate& c, const Target& t) {
 
 bool wanted(const std::vector<std::string>& filter, const std::string& name) {
   return filter.empty() || std::find(filter.begin(), filter.end(), name) != filter.end();
+}
+
+std::string short_spki(const std::string& spki) {
+  return spki.substr(0, 16);
+}
+
+// pool.same-certificate: what every member of the pool is given (S2: "the exact same
+// certificate with the same private key"; S6: the same OAuthTokenIssuer certificate on all Front
+// End Servers) is one key: the pool's key, any key of a member's own in the key folder, and every
+// certificate of the input for it.
+CheckResult same_certificate_check(const Target& t) {
+  const ExpectedCertificate& e = *t.expected;
+  std::string wanted = t.spki ? *t.spki : t.paired->facts.spki_sha256;
+  std::vector<std::string> differ;
+  if (t.paired->facts.spki_sha256 != wanted) {
+    differ.push_back(t.paired->input->file.string() + " is for another key (SPKI " +
+                     short_spki(t.paired->facts.spki_sha256) + "...)");
+  }
+  for (const ExpectedCertificate::MemberKey& k : e.member_keys) {
+    if (k.spki == wanted) continue;
+    differ.push_back(k.member + " has its own key " + k.file.string() + " (SPKI " +
+                     short_spki(k.spki) + "...)");
+  }
+  for (const Candidate* c : t.rivals) {
+    std::string who;
+    for (const ExpectedCertificate::MemberKey& k : e.member_keys) {
+      if (k.spki == c->facts.spki_sha256) who = ", " + k.member + "'s own key";
+    }
+    differ.push_back(c->input->file.string() + " is a second certificate for it, for another key (SPKI " +
+                     short_spki(c->facts.spki_sha256) + "..." + who + ")");
+  }
+  std::string members;
+  for (const std::string& m : t.plan.members) members += (members.empty() ? "" : ", ") + m;
+  std::string expected = "one certificate and key (SPKI " + short_spki(wanted) + "...) for " + members;
+  if (differ.empty()) {
+    return {std::string(check::kPoolSameCertificate), CheckStatus::kPass,
+            "one certificate and key for every member (" + members + ")", expected,
+            t.paired->input->file.string()};
+  }
+  std::string found;
+  for (const std::string& d : differ) found += (found.empty() ? "" : "; ") + d;
+  return {std::string(check::kPoolSameCertificate), CheckStatus::kFail,
+          "the members of " + t.plan.server_fqdn + " must share one certificate and key (" +
+              t.cert->profile.source + "): " + found,
+          expected, found};
 }
 
 }  // namespace
@@ -191,9 +243,25 @@ std::vector<ExpectedCertificate> expected_certificates(const PoolSpec& spec,
   RequestKeyReader requests;
   for (const ServerSpec& server : spec.servers) {
     for (const CertificateSpec& cert : spec.certificates) {
-      expected.push_back(
-          {&server, &cert, derive_plan(spec, server, cert),
-           server_spki(requests, options.key_dir, output_stem(server.fqdn, cert.name))});
+      if (!cert.profile.shared) {
+        expected.push_back(
+            {&server, &cert, derive_plan(spec, &server, cert),
+             server_spki(requests, options.key_dir, output_stem(server.fqdn, cert.name)), {}});
+        continue;
+      }
+      if (&server != &spec.servers.front()) continue;  // the pool's, once
+      ExpectedCertificate e{nullptr, &cert, derive_plan(spec, nullptr, cert),
+                            server_spki(requests, options.key_dir,
+                                        output_stem(spec.pool_fqdn, cert.name)),
+                            {}};
+      for (const ServerSpec& member : spec.servers) {
+        if (member.fqdn == spec.pool_fqdn) continue;  // that is the pool's own file
+        std::string stem = output_stem(member.fqdn, cert.name);
+        if (auto spki = server_spki(requests, options.key_dir, stem)) {
+          e.member_keys.push_back({member.fqdn, options.key_dir / (stem + ".key"), *spki});
+        }
+      }
+      expected.push_back(std::move(e));
     }
   }
   return expected;
@@ -216,17 +284,20 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<ExpectedCertificate>
     if (c.chain_material) chain_material.push_back(c.input->cert.get());
   }
   std::unordered_multimap<std::string, Candidate*> by_spki;
-  std::unordered_multimap<std::string, Candidate*> by_name;  // by each DNS SAN
+  std::unordered_multimap<std::string, Candidate*> by_name;  // by each DNS SAN, and the CN
   for (Candidate& c : candidates) {
     by_spki.emplace(c.facts.spki_sha256, &c);
     for (const std::string& name : c.facts.dns_sans) by_name.emplace(to_lower_ascii(name), &c);
+    if (!c.facts.common_name.empty() && c.facts.dns_sans.empty()) {
+      by_name.emplace(to_lower_ascii(c.facts.common_name), &c);  // Edge internal: no SAN (S2)
+    }
   }
 
   // Pair every certificate of every server, by public key first, then by name.
   std::vector<Target> targets;
   targets.reserve(expected.size());
   for (const ExpectedCertificate& e : expected) {
-    targets.push_back({e.server, e.certificate, e.plan, e.spki, nullptr});
+    targets.push_back({&e, e.certificate, e.plan, e.spki, nullptr, {}});
   }
   VerifyReport report;
   for (Target& t : targets) {  // every certificate for the key is this target's
@@ -247,7 +318,7 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<ExpectedCertificate>
   }
   for (Target& t : targets) {  // by name: the server's name in the SANs
     if (t.paired != nullptr) continue;
-    auto [begin, end] = by_name.equal_range(t.server->fqdn);
+    auto [begin, end] = by_name.equal_range(t.pairing_name());
     for (auto it = begin; it != end; ++it) {
       Candidate* c = it->second;
       if (!c->used && (t.paired == nullptr || better_by_name(*c, *t.paired, t.plan, options.at))) {
@@ -259,22 +330,29 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<ExpectedCertificate>
   // Once every server has its certificate: a further leaf with the name of a server whose key is
   // unknown is that server's too (a renewal, as further certificates for one key are above), not
   // a certificate of no server. Where the key is known, a leaf for another key stays unmatched.
-  for (const Target& t : targets) {
-    if (t.spki || t.paired == nullptr) continue;
-    auto [begin, end] = by_name.equal_range(t.server->fqdn);
+  for (Target& t : targets) {
+    if (t.paired == nullptr) continue;
+    auto [begin, end] = by_name.equal_range(t.pairing_name());
     for (auto it = begin; it != end; ++it) {
       Candidate* c = it->second;
       if (c->used || c->chain_material) continue;
-      c->used = true;
-      report.superseded.push_back(superseded_by(*c, t));
+      bool same_key = c->facts.spki_sha256 == t.paired->facts.spki_sha256;
+      if (t.plan.shared && !same_key) {
+        c->used = true;  // another key for what the members share: pool.same-certificate's
+        t.rivals.push_back(c);
+      } else if (!t.spki) {
+        c->used = true;
+        report.superseded.push_back(superseded_by(*c, t));
+      }
     }
   }
 
   std::vector<const Target*> checked;
   for (const Target& t : targets) {
-    if (wanted(options.servers, t.server->fqdn) && wanted(options.certificates, t.cert->name)) {
-      checked.push_back(&t);
-    }
+    bool server_wanted = wanted(options.servers, t.plan.server_fqdn) ||
+                         std::any_of(t.plan.members.begin(), t.plan.members.end(),
+                                     [&](const std::string& m) { return wanted(options.servers, m); });
+    if (server_wanted && wanted(options.certificates, t.cert->name)) checked.push_back(&t);
   }
   report.servers.resize(checked.size());
   // Each certificate's checks read only what is shared (the spec, the trust store, the chain
@@ -282,11 +360,13 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<ExpectedCertificate>
   parallel_for(checked.size(), options.jobs, [&](std::size_t i) {
     const Target& t = *checked[i];
     ServerReport& sr = report.servers[i];
-    sr.server = t.server->fqdn;
+    sr.server = t.plan.server_fqdn;
+    sr.shared = t.plan.shared;
+    sr.members = t.plan.members;
     sr.certificate = t.cert->name;
     sr.profile = t.cert->profile.name;
     if (t.paired == nullptr) {
-      sr.checks.push_back({"cert.present", CheckStatus::kFail,
+      sr.checks.push_back({std::string(check::kCertPresent), CheckStatus::kFail,
                            "no certificate for " + describe_target(t) +
                                " in the input (none has its key or its name in the SANs)",
                            "a certificate for " + describe_target(t), "none"});
@@ -306,6 +386,7 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<ExpectedCertificate>
     in.server_spki = t.spki;
     in.options = &options;
     sr.checks = run_checks(in);
+    if (t.plan.shared) sr.checks.push_back(same_certificate_check(t));
     sr.template_name = t.paired->facts.template_name;
   });
   for (const Candidate& c : candidates) {
@@ -317,7 +398,7 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<ExpectedCertificate>
   // The keys of the servers checked, whether or not pairing needed them (a CSR comes first).
   for (const Target* target : checked) {
     const Target& t = *target;
-    fs::path key = options.key_dir / (output_stem(t.server->fqdn, t.cert->name) + ".key");
+    fs::path key = options.key_dir / (output_stem(t.plan.server_fqdn, t.cert->name) + ".key");
     if (auto w = check_key_permissions(key)) report.warnings.push_back(std::move(*w));
   }
   return report;

@@ -3,6 +3,7 @@
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
 
+#include "poolcert/checks.hpp"
 #include "poolcert/error.hpp"
 #include "poolcert/file_io.hpp"
 #include "poolcert/inspect.hpp"
@@ -63,11 +64,11 @@ CheckResult check_trusted(const CertificateChecks& in) {
   ERR_clear_error();
   std::string where = in.options->ca_bundle ? in.options->ca_bundle->string() : "the system store";
   if (ok == 1) {
-    return {"chain.trusted", CheckStatus::kPass, "builds to " + anchor + " from " + where,
+    return {std::string(check::kChainTrusted), CheckStatus::kPass, "builds to " + anchor + " from " + where,
             "a chain to " + where, anchor};
   }
   std::string why = X509_verify_cert_error_string(err);
-  return {"chain.trusted", CheckStatus::kFail,
+  return {std::string(check::kChainTrusted), CheckStatus::kFail,
           "does not build to a trust anchor in " + where + ": " + why + " (at depth " +
               std::to_string(depth) + ")",
           "a chain to " + where, why};
@@ -85,7 +86,7 @@ CheckResult check_complete(const CertificateChecks& in) {
     if (self_signed(cur)) {
       if (not_supplied.empty()) {
         std::size_t intermediates = path.empty() ? 0 : path.size() - 1;  // the root is not one
-        return {"chain.complete", CheckStatus::kPass,
+        return {std::string(check::kChainComplete), CheckStatus::kPass,
                 intermediates == 0
                     ? "no intermediate between the leaf and " + subject_of(cur)
                     : "every intermediate up to " + subject_of(cur) + " was supplied",
@@ -95,7 +96,7 @@ CheckResult check_complete(const CertificateChecks& in) {
       }
       std::string list;
       for (const std::string& s : not_supplied) list += (list.empty() ? "" : "; ") + s;
-      return {"chain.complete", CheckStatus::kFail,
+      return {std::string(check::kChainComplete), CheckStatus::kFail,
               "intermediate " + list +
                   " was not supplied with the certificate: the server must send it (give the "
                   ".p7b or the chain file)",
@@ -115,7 +116,7 @@ CheckResult check_complete(const CertificateChecks& in) {
         X509_NAME* name = X509_get_issuer_name(cur);
         char buf[256];
         X509_NAME_oneline(name, buf, sizeof buf);
-        return {"chain.complete", CheckStatus::kWarn,
+        return {std::string(check::kChainComplete), CheckStatus::kWarn,
                 std::string("cannot tell: the issuer ") + buf +
                     " is neither in the input nor in the trust store",
                 "all intermediates", "issuer not found"};
@@ -127,7 +128,7 @@ CheckResult check_complete(const CertificateChecks& in) {
     path.push_back(subject_of(issuer));
     cur = issuer;
   }
-  return {"chain.complete", CheckStatus::kFail, "the chain is longer than 16 certificates",
+  return {std::string(check::kChainComplete), CheckStatus::kFail, "the chain is longer than 16 certificates",
           "a chain of at most 16", "longer"};
 }
 

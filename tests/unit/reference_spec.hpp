@@ -6,13 +6,20 @@
 
 namespace poolcert::test {
 
+// SAN rules without conditions, from patterns.
+inline std::vector<NameRule> name_rules(std::initializer_list<std::string> patterns) {
+  std::vector<NameRule> out;
+  for (const std::string& p : patterns) out.push_back({p, {}, ""});
+  return out;
+}
+
 inline PoolSpec reference_spec() {
   PoolSpec spec;
   Profile profile;
   profile.name = "test-enterprise";
   profile.cn_pattern = "{pool_fqdn}";
-  profile.san_patterns = {"{pool_fqdn}", "sip.{sip_domain}", "{pool_host}.{sip_domain}",
-                          "{server_fqdn}"};
+  profile.san_rules = name_rules({"{pool_fqdn}", "sip.{sip_domain}", "{pool_host}.{sip_domain}",
+                                 "{server_fqdn}"});
   profile.eku_request = {"serverAuth", "clientAuth"};
   profile.key_usage = {"digitalSignature", "keyEncipherment"};
   spec.certificates = {{"", profile}};

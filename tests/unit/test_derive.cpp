@@ -6,6 +6,7 @@
 #include "reference_spec.hpp"
 
 using namespace poolcert;
+using poolcert::test::name_rules;
 using poolcert::test::reference_spec;
 
 namespace {
@@ -34,7 +35,8 @@ TEST_CASE("bad patterns are named") {
   CHECK(pattern_problem("{nope}.x") == "unknown placeholder {nope}");
   CHECK(pattern_problem("{pool_fqdn") == "unclosed '{'");
   CHECK(pattern_problem("pool}") == "unbalanced '}'");
-  CHECK(pattern_problem("{sip_domain}.{sip_domain}").rfind("at most one many-valued", 0) == 0);
+  CHECK(pattern_problem("{sip_domain}.{sip_domain}").empty());  // one list, expanded together
+  CHECK(pattern_problem("{meet}.{sip_domain}").rfind("at most one many-valued", 0) == 0);
   CHECK(pattern_problem("") == "empty pattern");
   CHECK(pattern_problem("sip.{sip_domain}").empty());
 }
@@ -54,8 +56,8 @@ TEST_CASE("the reference deployment derives the names of DOMAIN.md, CN first") {
 
 TEST_CASE("the CN is added first even when no pattern names it, and duplicates collapse") {
   PoolSpec spec = reference_spec();
-  spec.certificates[0].profile.san_patterns = {"sip.{sip_domain}", "SIP.{sip_domain}",
-                                               "{server_fqdn}"};
+  spec.certificates[0].profile.san_rules =
+      name_rules({"sip.{sip_domain}", "SIP.{sip_domain}", "{server_fqdn}"});
   spec.servers[0].extra_sans = {"ocspool.company.local", "extra.company.local"};
   CertificatePlan plan = derive_plan(spec, spec.servers[0], spec.certificates[0]);
   CHECK(names(plan) == std::vector<std::string>{"ocspool.company.local", "sip.company.local",
@@ -65,20 +67,23 @@ TEST_CASE("the CN is added first even when no pattern names it, and duplicates c
 
 TEST_CASE("a derived name that is not a DNS name is refused") {
   PoolSpec spec = reference_spec();
-  spec.certificates[0].profile.san_patterns = {"{pool_host}-{server_host}-" + std::string(60, 'x') +
-                                               ".x"};
+  spec.certificates[0].profile.san_rules =
+      name_rules({"{pool_host}-{server_host}-" + std::string(60, 'x') + ".x"});
   CHECK_THROWS_AS(derive_plan(spec, spec.servers[0], spec.certificates[0]), std::invalid_argument);
-  spec.certificates[0].profile.san_patterns = {"*.{pool_domain}"};
+  spec.certificates[0].profile.san_rules = name_rules({"*.{pool_domain}.x*"});
   CHECK_THROWS_AS(derive_plan(spec, spec.servers[0], spec.certificates[0]), std::invalid_argument);
-  spec.certificates[0].profile.allow_wildcards = true;
-  CHECK(names(derive_plan(spec, spec.servers[0], spec.certificates[0])).back() ==
-        "*.company.local");
+  // A wildcard the profile's own pattern gives is the profile author's (S2: XMPP's *.<D>); it
+  // comes after every FQDN.
+  spec.certificates[0].profile.san_rules = name_rules({"*.{pool_domain}", "{server_fqdn}"});
+  CHECK(names(derive_plan(spec, spec.servers[0], spec.certificates[0])) ==
+        std::vector<std::string>{"ocspool.company.local", "ocssrv01.company.local",
+                                 "*.company.local"});
 }
 
 TEST_CASE(
     "simple URL placeholders: {meet} expands once per meet host, absent values give nothing") {
   PoolSpec spec = reference_spec();
-  spec.certificates[0].profile.san_patterns = {"{meet}", "{dialin}", "{admin}", "{web_fqdn}"};
+  spec.certificates[0].profile.san_rules = name_rules({"{meet}", "{dialin}", "{admin}", "{web_fqdn}"});
   spec.simple_urls.meet = {"meet.company.com", "meet.company.local"};
   spec.simple_urls.dialin = "dialin.company.com";
   CertificatePlan plan = derive_plan(spec, spec.servers[0], spec.certificates[0]);

@@ -44,10 +44,11 @@ TEST_CASE("--at refuses a date that does not exist instead of moving it") {
 
 TEST_CASE("a report fails on any failed check or unmatched certificate, not on warnings") {
   VerifyReport report;
-  report.servers.push_back(
-      {"a.example",
-       "a.cer",
-       {{"x", CheckStatus::kPass, "", "", ""}, {"y", CheckStatus::kWarn, "", "", ""}}});
+  ServerReport server;
+  server.server = "a.example";
+  server.cert = "a.cer";
+  server.checks = {{"x", CheckStatus::kPass, "", "", ""}, {"y", CheckStatus::kWarn, "", "", ""}};
+  report.servers.push_back(server);
   CHECK_FALSE(report.failed());
   CHECK(report.count(CheckStatus::kWarn) == 1);
   report.unmatched.push_back({"b.cer", "CN=b", "no server"});
