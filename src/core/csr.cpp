@@ -34,6 +34,9 @@ void push_extension(STACK_OF(X509_EXTENSION) * exts, int nid, bool critical, voi
 }
 
 void add_subject_alt_name(STACK_OF(X509_EXTENSION) * exts, const CertificatePlan& plan) {
+  // RFC 5280 4.2.1.6: a subjectAltName holds at least one name; a plan without SAN (Edge
+  // internal, OAuthTokenIssuer) asks for none.
+  if (plan.sans.empty()) return;
   ossl::UniquePtr<GENERAL_NAMES> names(GENERAL_NAMES_new());
   if (!names) throw OpenSslError("allocating subjectAltName");
   for (const DerivedName& san : plan.sans) {

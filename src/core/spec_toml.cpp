@@ -357,14 +357,16 @@ void read_key(const Reader& r, const Value& root, PoolSpec& spec) {
     return;
   }
   // The first certificate's default key serves every certificate: each profile must allow it.
+  std::string products;
+  for (const std::string& p : spec.rule_products) products += (products.empty() ? "" : ", ") + p;
   for (const CertificateSpec& cert : spec.certificates) {
     if (profile_allows_key(cert.profile, spec.key)) continue;
     const Value* certificates = r.find(root, "certificate");
     r.fail(certificates != nullptr ? *certificates : root, "key",
            describe_key(spec.key) + ", the default key of profile " +
                spec.certificates.front().profile.name + ", is not allowed by profile " +
-               cert.profile.name + " (allowed: " + describe_allowed_keys(cert.profile) +
-               "): give the key in [key]");
+               cert.profile.name + (products.empty() ? "" : " for " + products) +
+               " (allowed: " + describe_allowed_keys(cert.profile) + "): give the key in [key]");
   }
 }
 

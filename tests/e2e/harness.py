@@ -29,6 +29,7 @@ SOURCE = os.environ["POOLCERT_SOURCE"]
 TEMPLATES = Path(SOURCE) / "templates"
 PROFILES = TEMPLATES / "profiles"
 EXAMPLE = TEMPLATES / "ocs2007-enterprise.toml"
+PRODUCTS = TEMPLATES / "products.toml"  # the product table built into poolcert: not a spec
 GOLDEN = Path(SOURCE) / "tests" / "golden"
 
 POOL = "ocspool.company.local"
@@ -70,9 +71,24 @@ def poolcert(args, cwd, env=None, input=None, timeout=120, umask=None):
     return run(wrapper, cwd, env=env, input=input, timeout=timeout)
 
 
+def example_specs():
+    """The example specs shipped under templates/ (every .toml there but the product table)."""
+    return sorted(p for p in TEMPLATES.glob("*.toml") if p != PRODUCTS)
+
+
 def profile_env():
     """Makes the shipped profiles resolvable explicitly, wherever the spec was copied."""
     return {"POOLCERT_PROFILE_PATH": str(PROFILES)}
+
+
+# The request date golden files are made with (friendly names carry it): 2026-12-03, as
+# scripts/regen-golden sets it.
+GOLDEN_DATE_EPOCH = "1796256000"
+
+
+def golden_env():
+    """profile_env, and the request date of the golden files (SOURCE_DATE_EPOCH)."""
+    return {**profile_env(), "SOURCE_DATE_EPOCH": GOLDEN_DATE_EPOCH}
 
 
 # --- files ------------------------------------------------------------------------------------

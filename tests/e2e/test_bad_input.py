@@ -307,7 +307,8 @@ class ControlCharactersAndEncodings(SpecErrorCase):
 class ProfileRules(SpecErrorCase):
     def test_default_key_of_the_first_profile_refused_by_another(self):
         # Without [key], the first certificate's default key (ECDSA P-256 in the test profile)
-        # would be made for the second certificate too, whose profile allows RSA only.
+        # would be made for the second certificate too, whose profile allows RSA only (the
+        # OAuthTokenIssuer's, S6; its products, Lync 2013 on, support ECDSA elsewhere).
         folder = self.tmp / "case"
         folder.mkdir()
         shutil.copyfile(h.ECDSA_POOL_PROFILE, folder / "ecdsa-pool-profile.toml")
@@ -317,7 +318,7 @@ name = "a"
 profile = "ecdsa-pool-profile.toml"
 [[certificate]]
 name = "b"
-profile = "ocs2007-enterprise-frontend"
+profile = "lync-sfb-oauth"
 [pool]
 fqdn = "ocspool.company.local"
 sip_domains = ["company.local"]
@@ -325,7 +326,7 @@ sip_domains = ["company.local"]
 fqdn = "ocssrv01.company.local"
 """
         err = self.run_bad(text, folder=folder)
-        self.assertSpecError(err, SPEC, 2, 1, "key", "not allowed by profile ocs2007-enterprise")
+        self.assertSpecError(err, SPEC, 2, 1, "key", "not allowed by profile lync-sfb-oauth")
 
     def test_wildcard_extra_san_refused_by_profile(self):
         text = replaced(EXTRA, 'extra_sans = ["*.company.local"]')

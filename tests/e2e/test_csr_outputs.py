@@ -66,10 +66,12 @@ class ReferenceDeploymentCsrs(unittest.TestCase):
             with self.subTest(server=server):
                 self.assertEqual(self.parsed[server]["cryptography"]["other_sans"], [])
 
-    def test_eku_is_server_and_client_auth(self):
+    def test_eku_is_server_auth_only(self):
+        # S1, S5: Server Authentication on every server certificate; Client Authentication only
+        # for public IM connectivity (S7 -ClientEKU), which the OCS pool does not ask for.
         for server, oracle, info in self.each():
             with self.subTest(server=server, oracle=oracle):
-                self.assertEqual(sorted(info["eku"]), ["clientAuth", "serverAuth"])
+                self.assertEqual(info["eku"], ["serverAuth"])
 
     def test_key_usage_is_digital_signature_and_key_encipherment_critical(self):
         for server, oracle, info in self.each():

@@ -550,8 +550,10 @@ class DnsCoherence(DnsCase):
 
     def test_srv_target_missing_from_sans(self):
         def drop_alias(text):
-            return text.replace(', "{pool_host}.{sip_domain}", "{server_fqdn}"]',
-                                ', "{server_fqdn}"]', 1)
+            old = ('  { name = "{pool_in_sip_domain}", why = "the pool\'s name in D, the sign-in '
+                   'SRV\'s target (Seed; strict domain matching)" },\n')
+            self.assertIn(old, text, "the shipped profile's SAN rule changed")
+            return text.replace(old, "", 1)
         spec = self.custom_profile("no-pool-alias", drop_alias)
         for where, lines in self.warnings_everywhere(spec).items():
             hits = [l for l in lines if "_sipinternaltls._tcp.company.com" in l
@@ -564,9 +566,9 @@ class DnsCoherence(DnsCase):
     def test_srv_target_outside_its_domain(self):
         def pool_fqdn_target(text):
             old = ('name = "_sipinternaltls._tcp.{sip_domain}"\npriority = 0\nweight = 0\n'
-                   'port = "{sign_in_port}"\ntarget = "{pool_host}.{sip_domain}"')
+                   'port = "{sign_in_port}"\ntarget = "{pool_in_sip_domain}"')
             self.assertIn(old, text, "the shipped profile's SRV record changed")
-            return text.replace(old, old.replace('target = "{pool_host}.{sip_domain}"',
+            return text.replace(old, old.replace('target = "{pool_in_sip_domain}"',
                                                  'target = "{pool_fqdn}"'))
         spec = self.custom_profile("pool-fqdn-target", pool_fqdn_target)
         doc, _, where = self.dns_json("--json", spec=spec)
@@ -612,8 +614,8 @@ class ProfileRecordValues(DnsCase):
     def test_server_placeholder_in_a_record_rule(self):
         # A record is the pool's: {server_fqdn} has no one value. It failed every spec at its
         # [pool] (name), or silently dropped the record (when).
-        line = self.profile_error("srv-name", 'name = "{pool_host}.{sip_domain}"',
-                                  'name = "{server_fqdn}"')
+        line = self.profile_error("srv-name", 'type = "A"\nname = "{pool_in_sip_domain}"',
+                                  'type = "A"\nname = "{server_fqdn}"')
         self.assertIn("dns.record[0].name", line)
         self.assertIn("{server_fqdn}", line)
         line = self.profile_error("srv-when", 'address = "{vip}"',

@@ -11,7 +11,7 @@ import harness as h
 
 
 def example_specs():
-    return sorted(h.TEMPLATES.glob("*.toml"))
+    return h.example_specs()
 
 
 class EveryExampleWholeLoop(unittest.TestCase):

@@ -29,7 +29,7 @@ class CertreqInf(unittest.TestCase):
         work.mkdir()
         shutil.copy(case / "spec.toml", work / "spec.toml")
         rc, _, err = h.poolcert(["csr", "spec.toml", "--format", "inf", "-o", "inf"], cwd=work,
-                                env=h.profile_env())
+                                env=h.golden_env())
         self.assertEqual(rc, 0, err)
         return work
 
@@ -60,9 +60,11 @@ class CertreqInf(unittest.TestCase):
                      'ProviderName = "Microsoft RSA SChannel Cryptographic Provider"',
                      'ProviderType = 12', 'RequestType = PKCS10', 'HashAlgorithm = sha256',
                      '[EnhancedKeyUsageExtension]', 'OID = 1.3.6.1.5.5.7.3.1 ; serverAuth',
-                     'OID = 1.3.6.1.5.5.7.3.2 ; clientAuth', '[Extensions]',
-                     '2.5.29.17 = "{text}"']:
+                     '[Extensions]', '2.5.29.17 = "{text}"',
+                     # S1: friendly names unique in the computer store: CN, certificate, date
+                     'FriendlyName = "ocspool.company.local 2026-12-03"']:
             self.assertIn(line + "\r\n", text)
+        self.assertNotIn("clientAuth", text)  # S1, S5: Server Authentication only
         self.assertNotIn("[RequestAttributes]", text)  # the OCS example names no template
 
     def test_inf_names_are_those_of_the_pem_csr(self):
@@ -103,19 +105,53 @@ class CertreqInf(unittest.TestCase):
         work = self.run_case(h.GOLDEN / "ocs2007-enterprise")
         self.assertEqual(sorted(p.suffix for p in (work / "inf").iterdir()), [".inf", ".inf"])
 
-    def test_a_non_rsa_key_gives_no_inf_and_exit_2(self):
-        profile = (h.PROFILES / "ocs2007-enterprise-frontend.toml").read_text().replace(
-            'allowed = [{ type = "rsa", bits = [2048, 4096] }]',
-            'allowed = [{ type = "rsa", bits = [2048, 4096] }, { type = "ecdsa", curves = ["P-256"] }]')
-        (self.tmp / "profiles").mkdir()
-        (self.tmp / "profiles" / "ocs2007-enterprise-frontend.toml").write_text(profile)
-        spec = h.example_text().replace('type = "rsa"', 'type = "ecdsa"').replace(
-            "bits = 2048", 'curve = "P-256"')
-        (self.tmp / "spec.toml").write_text(spec)
-        rc, _, err = h.poolcert(["csr", "spec.toml", "--format", "inf", "-o", "inf"], cwd=self.tmp)
-        self.assertEqual(rc, 2, err)
-        self.assertIn("RSA", err)
-        self.assertFalse((self.tmp / "inf").exists())
+    def test_an_ecdsa_key_gives_a_cng_inf(self):
+        # An ECDSA key is made by a CNG key storage provider only (certreq_1.md KeyAlgorithm):
+        # KeyAlgorithm ECDSA_P<n>, the Microsoft Software Key Storage Provider, no legacy
+        # ProviderType or KeySpec, digitalSignature only (RFC 5480 3: no keyEncipherment).
+        for curve, alg, usage in (("P-256", "ECDSA_P256", "0x80"), ("P-384", "ECDSA_P384", "0x80")):
+            with self.subTest(curve=curve):
+                work = self.tmp / curve
+                work.mkdir()
+                shutil.copy(h.GOLDEN / "sfb2015-enterprise" / "spec.toml", work / "spec.toml")
+                spec = (work / "spec.toml").read_text().replace(
+                    'type = "rsa"\nbits = 2048', f'type = "ecdsa"\ncurve = "{curve}"')
+                self.assertIn("ecdsa", spec)
+                (work / "spec.toml").write_text(spec)
+                rc, _, err = h.poolcert(["csr", "spec.toml", "--format", "inf", "-o", "inf"],
+                                        cwd=work, env=h.golden_env())
+                self.assertEqual(rc, 0, err)
+                text = (work / "inf" / "sfbfe01.company.local.default.inf").read_bytes().decode()
+                for line in [f"KeyAlgorithm = {alg}", f"KeyLength = {curve[2:]}",
+                             f"KeyUsage = {usage}", "MachineKeySet = TRUE",
+                             'ProviderName = "Microsoft Software Key Storage Provider"']:
+                    self.assertIn(line + "\r\n", text)
+                self.assertNotIn("ProviderType", text)
+                self.assertNotIn("KeySpec", text)
+                self.assertNotIn("SChannel", text)
+                # The PEM CSR of the same spec is ECDSA with the same names.
+                rc, _, err = h.poolcert(["csr", "spec.toml", "-o", "pem", "--server",
+                                         "sfbfe01.company.local"], cwd=work, env=h.golden_env())
+                self.assertEqual(rc, 0, err)
+                csr = h.load_csr(work / "pem" / "sfbfe01.company.local.default.csr")
+                self.assertIsInstance(csr.public_key(), h.ec.EllipticCurvePublicKey)
+                self.assertEqual(inf_sans(text), h.crypto_csr(
+                    work / "pem" / "sfbfe01.company.local.default.csr")["sans"])
+
+    def test_friendly_names_are_unique_per_server(self):
+        # S1: "Each certificate friendly name has to be unique in the computer store": a server's
+        # three certificates carry the subject, the certificate name and the request date.
+        work = self.run_case(h.GOLDEN / "sfb2015-enterprise")
+        names = {}
+        for inf in sorted((work / "inf").glob("sfbfe01.company.local.*.inf")):
+            m = re.search(r'^FriendlyName = "([^"]*)"\r$', inf.read_bytes().decode(), flags=re.M)
+            self.assertIsNotNone(m, inf.name)
+            names[inf.name] = m.group(1)
+        self.assertEqual(names, {
+            "sfbfe01.company.local.default.inf": "sfbpool.company.local default 2026-12-03",
+            "sfbfe01.company.local.web-external.inf": "sfbpool.company.local web-external 2026-12-03",
+            "sfbfe01.company.local.web-internal.inf": "sfbpool.company.local web-internal 2026-12-03",
+        })
 
 
 if __name__ == "__main__":

@@ -154,8 +154,9 @@ class LabCaTest(h.TempDirTestCase):
             self.assertEqual(san.get_values_for_type(x509.DNSName), h.expected_sans(server))
             self.assertEqual(h.name_components(cert.subject), ["O=Company", f"CN={h.POOL}"])
             self.assertEqual(h.spki_sha256(cert.public_key()), request["spki_sha256"])
+            # The profile's EKU: Server Authentication only (S1, S5).
             self.assertEqual(list(ext.get_extension_for_class(x509.ExtendedKeyUsage).value),
-                             [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH])
+                             [ExtendedKeyUsageOID.SERVER_AUTH])
             ku = ext.get_extension_for_class(x509.KeyUsage)
             self.assertTrue(ku.critical)
             self.assertTrue(ku.value.digital_signature and ku.value.key_encipherment)

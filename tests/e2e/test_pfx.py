@@ -93,7 +93,10 @@ class PfxTest(h.TempDirTestCase):
         self.assertEqual(spki(p12.key.public_key()), spki(server_key.public_key()))
         cn = p12.cert.certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
         self.assertEqual([a.value for a in cn], [POOL])
-        self.assertEqual(p12.cert.friendly_name, POOL.encode())
+        # S1: unique in the computer store: the CN and the day the certificate was issued (a
+        # single-certificate spec has no certificate name to add).
+        issued = p12.cert.certificate.not_valid_before.strftime("%Y-%m-%d")
+        self.assertEqual(p12.cert.friendly_name, f"{POOL} {issued}".encode())
         inter = x509.load_pem_x509_certificate(F.ca.inter_pem.read_bytes())
         self.assertIn(der(inter), [der(c.certificate) for c in p12.additional_certs],
                       "the intermediate is in the PFX")

@@ -1,6 +1,7 @@
 """`poolcert plan`: reports what `csr` would do and writes nothing; and the golden plan output."""
 
 import json
+import re
 import os
 import shutil
 import tomllib
@@ -52,7 +53,7 @@ class Plan(h.TempDirTestCase):
                 self.assertEqual(s["sans"], expected_sans(fqdn))
                 self.assertEqual(len(s["san_reasons"]), len(s["sans"]))
                 self.assertTrue(all(isinstance(r, str) and r for r in s["san_reasons"]))
-                self.assertEqual(s["eku"], ["serverAuth", "clientAuth"])
+                self.assertEqual(s["eku"], ["serverAuth"])  # S1, S5: Server Authentication
                 self.assertEqual(s["key_usage"], ["digitalSignature", "keyEncipherment"])
                 self.assertEqual(s["key"], {"type": "rsa", "bits": 2048, "curve": None,
                                             "encrypt": False})
@@ -60,6 +61,24 @@ class Plan(h.TempDirTestCase):
                 self.assertEqual(os.path.normpath(s["output_dir"]), "out")
                 self.assertEqual(os.path.normpath(s["key_path"]), f"out/{fqdn}.key")
                 self.assertEqual(os.path.normpath(s["csr_path"]), f"out/{fqdn}.csr")
+
+    def test_plan_says_which_products_rules_it_used(self):
+        # The example names its product; a copy without `product` is read with the rules of every
+        # product its profile applies to (OCS 2007 and 2007 R2), in JSON and in the text.
+        doc = self.poolcert_json(["plan", self.spec.name])
+        self.assertEqual(doc["specs"], [{"file": self.spec.name, "product": "ocs2007",
+                                         "rule_products": ["ocs2007"], "auto_logon": True,
+                                         "mobility": False, "public_im": False,
+                                         "dns_load_balancing": False}])
+        bare = self.write_spec(self.spec.read_text().replace('product = "ocs2007"', ""),
+                               name="bare.toml")
+        self.assertFalse(re.search(r"^product\s*=", bare.read_text(), flags=re.M))
+        doc = self.poolcert_json(["plan", bare.name])
+        self.assertIsNone(doc["specs"][0]["product"])
+        self.assertEqual(doc["specs"][0]["rule_products"], ["ocs2007", "ocs2007r2"])
+        rc, out, err = self.poolcert(["plan", bare.name])
+        self.assertEqual(rc, 0, err)
+        self.assertIn("no product named: read with the rules of ocs2007, ocs2007r2", out)
 
     def test_key_exists_false_then_true_after_csr(self):
         first = by_server(self.poolcert_json(["plan", self.spec.name]))
@@ -128,7 +147,7 @@ class Golden(h.TempDirTestCase):
             with self.subTest(case=case.name):
                 work = self.tmp / case.name
                 shutil.copytree(case, work, ignore=shutil.ignore_patterns("expected.json"))
-                got = self.poolcert_json(["plan", "spec.toml"], cwd=work)
+                got = self.poolcert_json(["plan", "spec.toml"], cwd=work, env=h.golden_env())
                 expected = json.loads((case / "expected.json").read_text())
                 self.assertEqual(got, expected, "run scripts/regen-golden if the change is meant")
 

@@ -21,7 +21,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 import harness as h
 import testca
 
-SPEC_FILES = sorted(p for p in h.TEMPLATES.glob("*.toml"))
+SPEC_FILES = h.example_specs()
 
 # The Microsoft certificate template name extension (issue 6: a BMPString in the request).
 TEMPLATE_OID = x509.ObjectIdentifier("1.3.6.1.4.1.311.20.2")
@@ -100,18 +100,22 @@ class Fixture:
         self.out = self.dir / "out"
         self.issued_dir = self.dir / "issued"
         self.issued_dir.mkdir()
+        self.plan_rc, self.plan_stdout, _ = h.poolcert(
+            ["plan", self.spec_copy, "-o", self.out, "--json"], self.dir, env=h.profile_env())
         self.csr_rc, self.csr_stdout, self.csr_stderr = h.poolcert(
             ["csr", self.spec_copy, "-o", self.out, "--json"], self.dir, env=h.profile_env())
         self.items = []
         if self.csr_rc != 0:
             return
+        self.plan = {(e["server"], e["certificate"]): e
+                     for e in json.loads(self.plan_stdout)["servers"]}
         # The chain the CA hands back with each leaf: verify's --cert-dir reads it as well.
         shutil.copyfile(ca.inter_pem, self.issued_dir / "inter.pem")
-        for server, cert_name, profile_name in self.expected_requests():
-            csr = self.out / (f"{server}.{cert_name}.csr" if cert_name else f"{server}.csr")
+        for owner, cert_name, profile_name in self.expected_requests():
+            csr = self.out / (f"{owner}.{cert_name}.csr" if cert_name else f"{owner}.csr")
             if not csr.exists():
                 continue  # reported by test_csr_makes_every_request
-            item = Issued(server, cert_name, profile_name, csr, None)
+            item = Issued(owner, cert_name, profile_name, csr, None)
             item.leaf = ca.issue(csr, self.issued_dir / f"{csr.stem}.pem",
                                  eku=item.eku() or None, key_usage=item.key_usage())
             self.items.append(item)
@@ -124,11 +128,23 @@ class Fixture:
         return [(c["name"], c.get("profile", self.spec.get("profile"))) for c in certs]
 
     def expected_requests(self):
-        return [(s["fqdn"].lower().rstrip("."), name, profile)
-                for s in self.spec["server"] for name, profile in self.certificates()]
+        """(owner, certificate, profile) of every request: a shared certificate's ([key] shared in
+        its profile: S2, S6) once, for the pool; the others once per server."""
+        pool = self.spec["pool"]["fqdn"].lower().rstrip(".")
+        out = []
+        for name, profile in self.certificates():
+            if load_profile(profile)["key"].get("shared", False):
+                out.append((pool, name, profile))
+        for s in self.spec["server"]:
+            for name, profile in self.certificates():
+                if not load_profile(profile)["key"].get("shared", False):
+                    out.append((s["fqdn"].lower().rstrip("."), name, profile))
+        return out
 
-    def server_spec(self, fqdn):
-        return next(s for s in self.spec["server"] if s["fqdn"].lower().rstrip(".") == fqdn)
+    def planned(self, item):
+        """What `poolcert plan --json` says of this request (its names are checked against an
+        independent expansion of the profile in test_templates.py)."""
+        return self.plan[(item.server, item.cert_name)]
 
 
 def setUpModule():
@@ -137,57 +153,6 @@ def setUpModule():
     CA = testca.TestCA(root / "ca")
     for spec in SPEC_FILES:
         FIXTURES[spec.name] = Fixture(spec, root / spec.stem, CA)
-
-
-# --- the profile's patterns, expanded here from the spec (DOMAIN.md's per-role table) ---------
-
-def pattern_values(spec, server):
-    """Placeholder -> list of values (empty: the spec has no value, the pattern gives no name)."""
-    pool = spec["pool"]
-    urls = spec.get("simple_urls", {})
-    pool_fqdn = pool["fqdn"].lower()
-
-    def opt(v):
-        return [v.lower()] if v else []
-
-    return {
-        "pool_fqdn": [pool_fqdn],
-        "pool_host": [pool_fqdn.split(".")[0]],
-        "pool_domain": [pool_fqdn.split(".", 1)[1]],
-        "sip_domain": [d.lower() for d in pool["sip_domains"]],
-        "primary_sip_domain": [pool["sip_domains"][0].lower()],
-        "server_fqdn": [server["fqdn"].lower()],
-        "server_host": [server["fqdn"].lower().split(".")[0]],
-        "web_fqdn": opt(pool.get("web_fqdn")),
-        "web_external_fqdn": opt(pool.get("web_external_fqdn")),
-        "webconf_fqdn": opt(pool.get("webconf_fqdn")),
-        "meet": [m.lower() for m in urls.get("meet", [])],
-        "dialin": opt(urls.get("dialin")),
-        "admin": opt(urls.get("admin")),
-    }
-
-
-def expand(pattern, values):
-    names = re.findall(r"\{([a-z_]+)\}", pattern)
-    many = [n for n in names if n in ("sip_domain", "meet") or len(values[n]) != 1]
-    assert len(set(many)) <= 1, pattern
-    if many:
-        return [re.sub(r"\{([a-z_]+)\}",
-                       lambda m: v if m[1] == many[0] else values[m[1]][0], pattern)
-                for v in values[many[0]]]
-    return [re.sub(r"\{([a-z_]+)\}", lambda m: values[m[1]][0], pattern)]
-
-
-def expected_names(profile, spec, server):
-    """(CN, SANs): the CN first, then the profile's patterns and extra_sans, no duplicates."""
-    values = pattern_values(spec, server)
-    [cn] = expand(profile["subject"]["cn"], values)
-    sans = []
-    for name in [cn] + [n for p in profile["san"]["dns"] for n in expand(p, values)] + \
-            [n.lower() for n in server.get("extra_sans", [])]:
-        if name not in sans:
-            sans.append(name)
-    return cn, sans
 
 
 class ProfilesCase(unittest.TestCase):
@@ -218,16 +183,21 @@ class Inventory(ProfilesCase):
         shipped = {p.stem for p in h.PROFILES.glob("*.toml")}
         self.assertEqual(shipped - used, set(), "profiles without an example spec")
 
-    def test_every_profile_cites_domain_md(self):
+    def test_every_profile_cites_its_sources(self):
+        # Every profile cites Microsoft's text by DOMAIN.md's short names (S1-S9, L13, L10, OCS,
+        # or the Seed), in its `source` and in its header comment, and lists its products.
+        cite = re.compile(r"\b(S[1-9]|L13[a-k]?|L10|OCS|Seed)\b")
         for path in sorted(h.PROFILES.glob("*.toml")):
             with self.subTest(profile=path.stem):
-                self.assertIn("DOMAIN.md", load_toml(path)["source"])
+                profile = load_toml(path)
+                self.assertRegex(profile["source"], cite)
+                self.assertTrue(profile.get("products"), "the products it applies to")
                 header = []
                 for line in path.read_text().splitlines():
                     if not line.startswith("#"):
                         break
                     header.append(line)
-                self.assertIn("DOMAIN.md", "\n".join(header), "the header comment cites DOMAIN.md")
+                self.assertRegex("\n".join(header), cite, "the header comment cites its source")
 
 
 class CsrThenVerify(ProfilesCase):
@@ -271,24 +241,44 @@ class CsrThenVerify(ProfilesCase):
 
 
 class NamesFollowTheProfiles(ProfilesCase):
-    def test_subject_and_sans_are_the_profile_expanded(self):
+    def test_subject_and_sans_are_those_planned(self):
+        # The CSR, read by Python cryptography, carries exactly the plan's subject and SANs in
+        # order; test_templates.py checks the plan against the profiles expanded independently.
         for fx, item in self.items():
             with self.sub(fx, item):
-                cn, sans = expected_names(item.profile, fx.spec, fx.server_spec(item.server))
-                self.assertEqual(item.cn(), [cn])
-                self.assertEqual(item.sans(), sans)
+                planned = fx.planned(item)
+                self.assertEqual(item.cn(), [planned["common_name"]])
+                self.assertEqual(item.sans(), planned["sans"])
 
     def test_eku_and_key_usage_are_the_profile_request(self):
         for fx, item in self.items():
             with self.sub(fx, item):
-                self.assertEqual(item.eku(), item.profile["eku"]["request"])
-                self.assertEqual(item.key_usage(), ["digitalSignature", "keyEncipherment"])
-                self.assertIsInstance(item.csr.public_key(), h.rsa.RSAPublicKey)  # DOMAIN.md: RSA
+                wanted = list(item.profile["eku"]["request"])
+                if fx.spec["pool"].get("public_im"):  # S7 -ClientEKU: public IM connectivity
+                    wanted += item.profile["eku"].get("request_when", {}).get("public_im", [])
+                self.assertEqual(item.eku(), wanted)
+                key_type = fx.spec.get("key", {}).get("type", "rsa")
+                if key_type == "rsa":
+                    self.assertIsInstance(item.csr.public_key(), h.rsa.RSAPublicKey)
+                    self.assertEqual(item.key_usage(), ["digitalSignature", "keyEncipherment"])
+                else:  # RFC 5480 3: an EC key is not for key encipherment
+                    self.assertIsInstance(item.csr.public_key(), h.ec.EllipticCurvePublicKey)
+                    self.assertEqual(item.key_usage(), ["digitalSignature"])
 
-    def test_no_wildcards_anywhere(self):
+    def test_wildcards_only_where_taken_and_after_every_fqdn(self):
+        # DOMAIN.md Wildcards (L13i, L10e, S2): never the CN; web and reverse-proxy certificates
+        # for the simple URLs, SfB 2015's XMPP *.<D>; after every FQDN (UC devices fail, L10).
         for fx, item in self.items():
             with self.sub(fx, item):
-                self.assertFalse([n for n in item.sans() + item.cn() if "*" in n])
+                self.assertFalse([n for n in item.cn() if "*" in n])
+                sans = item.sans()
+                wild = [n for n in sans if n.startswith("*.")]
+                if wild:
+                    taken = item.profile["san"].get("wildcards", False) or any(
+                        isinstance(p, dict) and p["name"].startswith("*.")
+                        for p in item.profile["san"]["dns"])
+                    self.assertTrue(taken, sans)
+                    self.assertEqual(sans[-len(wild):], wild, "wildcards come last")
 
     def test_template_extension_names_the_ad_cs_template(self):
         for fx, item in self.items():
@@ -305,6 +295,15 @@ class NamesFollowTheProfiles(ProfilesCase):
                 self.assertEqual(der[2:].decode("utf-16-be"), wanted)
 
 
+def carried(name, sans, spec):
+    """Whether `name` is on a certificate with `sans`: itself, or the spec's [simple_urls]
+    wildcard standing for it (one label, RFC 6125 6.4.3)."""
+    wildcard = spec.get("simple_urls", {}).get("wildcard", "")
+    covered = wildcard.startswith("*.") and name.endswith(wildcard[1:]) and \
+        "." not in name[:-len(wildcard) + 1] and wildcard in sans
+    return name in sans or covered
+
+
 class RoleFacts(ProfilesCase):
     """DOMAIN.md's per-role table, stated outright rather than through the profile."""
 
@@ -318,9 +317,11 @@ class RoleFacts(ProfilesCase):
                 self.assertIn(fx.spec["pool"]["webconf_fqdn"], sans)
                 for d in domains:
                     self.assertIn(f"sip.{d}", sans)
-                self.assertNotIn(item.server, sans)
                 self.assertNotIn(fx.spec["pool"]["fqdn"], sans)
-                self.assertEqual(item.eku(), ["serverAuth", "clientAuth"])
+                # S1, S5: Server Authentication; Client Authentication for public IM only (S7).
+                public_im = fx.spec["pool"].get("public_im", False)
+                self.assertEqual(item.eku(), ["serverAuth", "clientAuth"] if public_im
+                                 else ["serverAuth"])
 
     def test_xmpp_names_only_on_the_xmpp_edge(self):
         for fx, item in self.items({"lync-sfb-edge-external", "sfb-edge-external-xmpp"}):
@@ -331,11 +332,34 @@ class RoleFacts(ProfilesCase):
                 else:
                     self.assertFalse(xmpp & set(item.sans()))
 
-    def test_edge_internal_has_exactly_one_san_its_cn(self):
+    def test_edge_internal_has_its_cn_and_no_san(self):
+        # S2: "it uses an SN entry, and no SAN entries".
         for fx, item in self.items({"lync-sfb-edge-internal"}):
             with self.sub(fx, item):
                 self.assertEqual(item.cn(), [fx.spec["pool"]["fqdn"]])
-                self.assertEqual(item.sans(), item.cn())
+                with self.assertRaises(x509.ExtensionNotFound):
+                    item.csr.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+
+    def test_shared_certificates_are_one_request_for_the_pool(self):
+        # S2: "the exact same certificate with the same private key" on every Edge Server of a
+        # pool; S6: one OAuthTokenIssuer certificate for all Front End Servers.
+        for fx in self.fixtures():
+            for name, profile in fx.certificates():
+                if not load_profile(profile)["key"].get("shared", False):
+                    continue
+                with self.subTest(spec=fx.source.name, cert=name):
+                    pool = fx.spec["pool"]["fqdn"]
+                    stem = f"{pool}.{name}" if name else pool
+                    self.assertTrue((fx.out / f"{stem}.csr").exists())
+                    self.assertTrue((fx.out / f"{stem}.key").exists())
+                    for s in fx.spec["server"]:
+                        if s["fqdn"] == pool:
+                            continue
+                        own = f"{s['fqdn']}.{name}" if name else s["fqdn"]
+                        self.assertFalse((fx.out / f"{own}.key").exists(), own)
+                    entry = fx.plan[(pool, name)]
+                    self.assertTrue(entry["shared"])
+                    self.assertEqual(entry["members"], [s["fqdn"] for s in fx.spec["server"]])
 
     def test_web_external_has_no_admin_url(self):
         for fx, item in self.items({"lync2010-web-external", "lync2013-sfb-web-external"}):
@@ -347,35 +371,40 @@ class RoleFacts(ProfilesCase):
                     self.assertNotIn(item.server, sans)  # the server's own name stays inside
                 self.assertIn(fx.spec["pool"]["web_external_fqdn"], sans)
                 for meet in fx.spec["simple_urls"]["meet"]:
-                    self.assertIn(meet, sans)
-                self.assertIn(fx.spec["simple_urls"]["dialin"], sans)
+                    self.assertTrue(carried(meet, sans, fx.spec), meet)
+                self.assertTrue(carried(fx.spec["simple_urls"]["dialin"], sans, fx.spec))
                 self.assertEqual(item.eku(), ["serverAuth"])
 
     def test_web_internal_has_every_simple_url(self):
         for fx, item in self.items({"lync2010-web-internal", "lync2013-sfb-web-internal"}):
             with self.sub(fx, item):
                 urls = fx.spec["simple_urls"]
-                for name in [*urls["meet"], urls["dialin"], urls["admin"], item.server,
-                             fx.spec["pool"]["fqdn"]]:
+                for name in [*urls["meet"], urls["dialin"], urls["admin"]]:
+                    self.assertTrue(carried(name, item.sans(), fx.spec), name)
+                for name in [item.server, fx.spec["pool"]["fqdn"]]:
                     self.assertIn(name, item.sans())
                 self.assertEqual(item.eku(), ["serverAuth"])
 
-    def test_mobility_names_from_lync_2013_on(self):
+    def test_mobility_names_by_default_from_lync_2013_on(self):
+        # L13h, S1: lyncdiscoverinternal.<D> on the internal, lyncdiscover.<D> on the external web
+        # certificate; Lync 2010 only with [pool] mobility = true (L10 hh690044, Nov 2011 CU). A
+        # [simple_urls] wildcard stands for the names it covers.
         for fx, item in self.items({"lync2010-web-internal", "lync2013-sfb-web-internal",
                                     "lync2010-web-external", "lync2013-sfb-web-external"}):
             with self.sub(fx, item):
                 sans = item.sans()
+                mobility = fx.spec["pool"].get("mobility", item.profile_name.startswith("lync2013"))
+                wildcard = fx.spec.get("simple_urls", {}).get("wildcard", "")
                 for d in fx.spec["pool"]["sip_domains"]:
                     internal, external = f"lyncdiscoverinternal.{d}", f"lyncdiscover.{d}"
-                    if item.profile_name == "lync2013-sfb-web-internal":
-                        self.assertIn(internal, sans)
-                        self.assertNotIn(external, sans)
-                    elif item.profile_name == "lync2013-sfb-web-external":
-                        self.assertIn(external, sans)
-                        self.assertNotIn(internal, sans)
-                    else:  # Lync 2010
-                        self.assertNotIn(internal, sans)
-                        self.assertNotIn(external, sans)
+                    want, never = (internal, external) if "internal" in item.profile_name \
+                        else (external, internal)
+                    covered = wildcard == f"*.{d}"
+                    if mobility and not covered:
+                        self.assertIn(want, sans)
+                    else:
+                        self.assertNotIn(want, sans)
+                    self.assertNotIn(never, sans)
 
     def test_sfb_web_internal_example_names_lyncdiscoverinternal_per_domain(self):
         fx = FIXTURES["sfb2015-enterprise.toml"]
@@ -388,14 +417,17 @@ class RoleFacts(ProfilesCase):
                                  ["lyncdiscoverinternal.company.local",
                                   "lyncdiscoverinternal.company.com"])
 
-    def test_front_end_director_and_mediation_are_mtls(self):
+    def test_default_certificates_server_auth_and_sip_names(self):
+        # S1, S5: Server Authentication only (the certificate wizard's Server EKU); sip.<D> for
+        # each SIP domain when the pool is the auto-logon server ([pool] auto_logon, default on).
         for fx, item in self.items({"lync-sfb-enterprise-frontend", "lync-sfb-standard-frontend",
                                     "lync-sfb-director", "lync-sfb-mediation"}):
             with self.sub(fx, item):
-                self.assertEqual(item.eku(), ["serverAuth", "clientAuth"])
+                self.assertEqual(item.eku(), ["serverAuth"])
+                auto_logon = fx.spec["pool"].get("auto_logon", True)
                 for d in fx.spec["pool"]["sip_domains"]:
                     if item.profile_name != "lync-sfb-mediation":
-                        self.assertIn(f"sip.{d}", item.sans())
+                        self.assertEqual(f"sip.{d}" in item.sans(), auto_logon)
                 self.assertIn(item.server, item.sans())
 
 

@@ -301,8 +301,13 @@ class DefectTest(VerifyCase):
         self.assertIn(POOL, json.dumps(checks["subject.cn"]))
         self.assertIn(S1, json.dumps(checks["subject.cn"]))
 
-    def test_no_client_auth(self):
-        self.check_defect(self.issue("noclient", eku=["serverAuth"]), {"eku.client-auth"})
+    def test_no_client_auth_passes(self):
+        # DOMAIN.md, S1, S5: Server Authentication is what every server certificate needs;
+        # Client Authentication only for public IM (S7 -ClientEKU). A certificate as Microsoft
+        # describes it, Server Authentication only, passes (it failed eku.client-auth before).
+        checks = self.check_defect(self.issue("noclient", eku=["serverAuth"]), set())
+        self.assertEqual(checks["eku.client-auth"]["status"], "pass")
+        self.assertIn("not needed", checks["eku.client-auth"]["message"])
 
     def test_no_server_auth(self):
         self.check_defect(self.issue("noserver", eku=["clientAuth"]), {"eku.server-auth"})
@@ -440,8 +445,8 @@ class DefectTest(VerifyCase):
         self.check_defect(cert, {"key.type", "key.match"})
 
     def test_no_eku_extension(self):
-        # No EKU at all: neither required purpose is named.
-        self.check_defect(self.issue("noeku", eku=None), {"eku.server-auth", "eku.client-auth"})
+        # No EKU at all: the one required purpose, Server Authentication, is not named.
+        self.check_defect(self.issue("noeku", eku=None), {"eku.server-auth"})
 
     def test_no_ca_bundle_means_the_system_store(self):
         # The test root is in no system store.
