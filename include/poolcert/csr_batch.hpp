@@ -44,7 +44,9 @@ struct ServerJob {
   // SpecError as derive_plan does, which plan_jobs has already ruled out.
   CertificatePlan plan() const;
   // The server, or the pool for a shared certificate: the name its files carry.
-  const std::string& server_fqdn() const { return server != nullptr ? server->fqdn : spec->pool_fqdn; }
+  const std::string& server_fqdn() const {
+    return server != nullptr ? server->fqdn : spec->pool_fqdn;
+  }
   bool shared() const { return server == nullptr; }
   std::filesystem::path key_path() const;  // output_dir/<stem>.key
   std::filesystem::path csr_path() const;  // output_dir/<stem>.csr

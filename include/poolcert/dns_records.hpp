@@ -22,7 +22,7 @@ struct DnsRecord {
   int weight = 0;       // SRV
   int port = 0;         // SRV
   bool placeholder = false;
-  bool legacy = false;  // only clients before Lync 2013 and desktop handsets need it (S3)
+  bool legacy = false;            // only clients before Lync 2013 and desktop handsets need it (S3)
   std::string view = "internal";  // "internal" or "external" (perimeter) DNS
   std::string why;
 };

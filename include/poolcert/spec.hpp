@@ -74,10 +74,10 @@ enum class CheckLevel { kFail, kWarn, kIgnore };
 // table, today's behaviour as the default (S1, S5: a CDP on every server certificate; S1:
 // RSASSA-PSS unsupported; SHA-1 supported but weak).
 struct VerifyPolicy {
-  CheckLevel cdp = CheckLevel::kFail;       // cdp.present: no CRL distribution point
-  CheckLevel cdp_http = CheckLevel::kWarn;  // cdp.http: LDAP-only distribution points
-  CheckLevel aia = CheckLevel::kWarn;       // aia.present: no authority information access
-  CheckLevel sha1 = CheckLevel::kWarn;      // signature.algorithm: SHA-1 signed
+  CheckLevel cdp = CheckLevel::kFail;         // cdp.present: no CRL distribution point
+  CheckLevel cdp_http = CheckLevel::kWarn;    // cdp.http: LDAP-only distribution points
+  CheckLevel aia = CheckLevel::kWarn;         // aia.present: no authority information access
+  CheckLevel sha1 = CheckLevel::kWarn;        // signature.algorithm: SHA-1 signed
   CheckLevel rsassa_pss = CheckLevel::kFail;  // signature.algorithm: RSASSA-PSS signed
   int min_rsa_bits = kMinRsaBits;             // key.type: never under kMinRsaBits
 };
@@ -144,7 +144,8 @@ struct Product {
 struct CertificateSpec {
   std::string name;
   Profile profile;
-  std::vector<std::string> extra_sans;  // [[certificate]] extra_sans: on this certificate of every server
+  std::vector<std::string>
+      extra_sans;  // [[certificate]] extra_sans: on this certificate of every server
 };
 
 // SimpleUrls are the pool's simple URL hosts (Lync/SfB web services): meet (one per SIP domain
@@ -160,17 +161,17 @@ struct SimpleUrls {
 struct DnsSettings {
   int sign_in_port = 5061;  // the SRV port of internal sign-in (TLS)
   int ttl = 3600;
-  bool sip_internal_tcp = false;    // also publish _sipinternal._tcp (TCP 5060) where allowed
-  bool sipinternal = false;         // sipinternal.<D> exists in DNS: a SAN of the default certificate
-  bool sipexternal = false;         // sipexternal.<D> exists in DNS: likewise (S1)
+  bool sip_internal_tcp = false;  // also publish _sipinternal._tcp (TCP 5060) where allowed
+  bool sipinternal = false;       // sipinternal.<D> exists in DNS: a SAN of the default certificate
+  bool sipexternal = false;       // sipexternal.<D> exists in DNS: likewise (S1)
   bool lyncdiscover_cname = false;  // lyncdiscover(internal) as a CNAME to the web FQDN, not an A
 };
 
 // ServerSpec is one [[server]] of a spec.
 struct ServerSpec {
-  std::string fqdn;  // validated, lower-case
-  std::string address;           // its own IPv4 address, "" when not given
-  std::string external_address;  // Edge: its external (perimeter) address
+  std::string fqdn;                     // validated, lower-case
+  std::string address;                  // its own IPv4 address, "" when not given
+  std::string external_address;         // Edge: its external (perimeter) address
   std::vector<std::string> extra_sans;  // a spec without [[certificate]]: its one certificate
   // Names added to one certificate of this server only: certificate name -> names.
   std::vector<std::pair<std::string, std::vector<std::string>>> certificate_sans;
@@ -193,15 +194,15 @@ struct PoolSpec {
   std::string vip;       // the front ends' load-balancer virtual IP (IPv4), "" when not given
   std::string web_fqdn;  // the internal web farm FQDN, "" when not given
   std::string web_vip;   // its virtual IP
-  std::string web_external_fqdn;  // the external web services FQDN
+  std::string web_external_fqdn;                 // the external web services FQDN
   std::vector<std::string> published_web_fqdns;  // reverse proxy: further published web FQDNs
-  std::string webconf_fqdn;   // the Edge's external web conferencing FQDN
-  std::string access_fqdn;    // the Edge's Access Edge external FQDN (Lync 2010 subject)
-  std::string av_fqdn;        // the Edge's A/V Edge external FQDN
-  std::string external_vip;   // Edge: the external interfaces' load-balancer VIP
+  std::string webconf_fqdn;                      // the Edge's external web conferencing FQDN
+  std::string access_fqdn;   // the Edge's Access Edge external FQDN (Lync 2010 subject)
+  std::string av_fqdn;       // the Edge's A/V Edge external FQDN
+  std::string external_vip;  // Edge: the external interfaces' load-balancer VIP
   std::vector<std::string> xmpp_domains;  // Edge: the XMPP domains (default: the SIP domains)
-  bool auto_logon = true;           // the pool is the auto-logon server: sip.<D> names (S1)
-  bool mobility = false;            // Mobility's lyncdiscover names (product default)
+  bool auto_logon = true;                 // the pool is the auto-logon server: sip.<D> names (S1)
+  bool mobility = false;                  // Mobility's lyncdiscover names (product default)
   bool public_im = false;           // Edge: public IM connectivity (Client Authentication, S7)
   bool dns_load_balancing = false;  // the pool FQDN resolves to each member's address (S3)
   SimpleUrls simple_urls;

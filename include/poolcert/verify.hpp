@@ -120,8 +120,9 @@ struct ExpectedCertificate {
 // expected_certificates is the spec's side of verify, which needs no certificate: every
 // certificate of every server of `spec` (a shared one once, for the pool; not only those
 // `options` asks for, so that another server's certificate is not reported as belonging to
-// nobody), with its key read from options.key_dir. Throws UsageError when options.servers or options.certificates names one the
-// spec does not have, BadFileError for a CSR in the key folder that holds no request.
+// nobody), with its key read from options.key_dir. Throws UsageError when options.servers or
+// options.certificates names one the spec does not have, BadFileError for a CSR in the key folder
+// that holds no request.
 std::vector<ExpectedCertificate> expected_certificates(const PoolSpec& spec,
                                                        const VerifyOptions& options);
 

@@ -82,9 +82,9 @@ Outcome run_pfx(const PfxCliOptions& opt) {
   // A shared certificate's key is the pool's; each member still gets its own PFX file of it.
   const std::string& key_owner = certificate.profile.shared ? spec.pool_fqdn : server;
   std::string stem = output_stem(key_owner, certificate.name);
-  std::filesystem::path out =
-      opt.output.empty() ? key_dir / (output_stem(server, certificate.name) + ".pfx")
-                         : std::filesystem::path(opt.output);
+  std::filesystem::path out = opt.output.empty()
+                                  ? key_dir / (output_stem(server, certificate.name) + ".pfx")
+                                  : std::filesystem::path(opt.output);
   std::error_code ec;
   if (std::filesystem::exists(std::filesystem::symlink_status(out, ec))) {
     throw UsageError(out.string() +

@@ -247,6 +247,7 @@ json profile_json(const Profile& p) {
           {"source", p.source},
           {"role", p.role},
           {"products", p.products},
+          {"products_source", p.products_source},
           {"cn", p.cn_pattern},
           {"sans", patterns},
           {"san_rules", rules},

@@ -93,8 +93,8 @@ void print_plan(std::ostream& out, const std::vector<PoolSpec>& specs,
     out << plan.server_fqdn << (plan.certificate.empty() ? "" : " " + plan.certificate) << "  ("
         << job.spec->file.string() << ", profile " << job.certificate->profile.name << ")\n";
     if (plan.shared) {
-      line(out, "shared", "one key and CSR for the pool, the same certificate on " +
-                              join(plan.members));
+      line(out, "shared",
+           "one key and CSR for the pool, the same certificate on " + join(plan.members));
     }
     line(out, "subject", join_name(plan.subject));
     std::vector<std::string> sans;
@@ -131,10 +131,10 @@ void print_csr_results(std::ostream& out, const std::vector<ServerJob>& jobs,
                        : r.action == KeyAction::kReuse ? "existing key kept, fresh CSR"
                                                        : "";
     std::string who = jobs[i].server_fqdn() + (jobs[i].shared() ? " (shared)" : "");
-    table.add_row({who, action + " " + jobs[i].key_path().string(),
-                   jobs[i].csr_path().string(), note},
-                  {Table::Colour::kNone,
-                   r.action == KeyAction::kReuse ? Table::Colour::kYellow : Table::Colour::kGreen});
+    table.add_row(
+        {who, action + " " + jobs[i].key_path().string(), jobs[i].csr_path().string(), note},
+        {Table::Colour::kNone,
+         r.action == KeyAction::kReuse ? Table::Colour::kYellow : Table::Colour::kGreen});
   }
   table.print(out);
 }

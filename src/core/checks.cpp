@@ -16,7 +16,8 @@ constexpr std::array kCatalog = {
     CheckInfo{kSanMissing,
               "a required name is absent (a wildcard SAN counts where the profile takes one); "
               "the message lists each with the rule that wants it"},
-    CheckInfo{kSanExtra, "(warn; fail with `--strict`) the certificate has names the spec does not"},
+    CheckInfo{kSanExtra,
+              "(warn; fail with `--strict`) the certificate has names the spec does not"},
     CheckInfo{kSanCnIncluded,
               "the certificate has SANs but not the CN (poolcert's rule: clients that find a SAN "
               "ignore the CN)"},
@@ -31,7 +32,8 @@ constexpr std::array kCatalog = {
     CheckInfo{kEkuClientAuth,
               "no Client Authentication EKU where the spec asks for it (`public_im`); never "
               "required otherwise"},
-    CheckInfo{kKeyUsage, "digitalSignature (and keyEncipherment for RSA) missing (warn: no keyUsage)"},
+    CheckInfo{kKeyUsage,
+              "digitalSignature (and keyEncipherment for RSA) missing (warn: no keyUsage)"},
     CheckInfo{kBasicConstraints, "the leaf is a CA"},
     CheckInfo{kSignatureAlgorithm,
               "MD5; SHA-1 or RSASSA-PSS as the profile's `[verify]` says (default: SHA-1 warns, "

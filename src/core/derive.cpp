@@ -61,7 +61,7 @@ std::vector<std::string> pool_in_sip_domains(const PoolSpec& spec) {
   std::vector<std::string> out;
   for (const std::string& d : spec.sip_domains) {
     out.push_back(parent_domain(spec.pool_fqdn) == d ? spec.pool_fqdn
-                                                      : host_label(spec.pool_fqdn) + "." + d);
+                                                     : host_label(spec.pool_fqdn) + "." + d);
   }
   return out;
 }
@@ -142,9 +142,9 @@ const std::vector<std::string>& known_placeholders() {
   static const std::vector<std::string> kNames = {
       // the pool and its names
       "pool_fqdn", "pool_host", "pool_domain", "sip_domain", "primary_sip_domain",
-      "pool_in_sip_domain", "vip", "web_fqdn", "web_vip", "web_external_fqdn",
-      "published_web_fqdn", "webconf_fqdn", "access_fqdn", "av_fqdn", "external_vip",
-      "xmpp_domain", "meet", "dialin", "admin", "sign_in_port",
+      "pool_in_sip_domain", "vip", "web_fqdn", "web_vip", "web_external_fqdn", "published_web_fqdn",
+      "webconf_fqdn", "access_fqdn", "av_fqdn", "external_vip", "xmpp_domain", "meet", "dialin",
+      "admin", "sign_in_port",
       // switches: one value "true" when on
       "auto_logon", "mobility", "public_im", "dns_load_balancing", "sip_internal_tcp",
       "sipinternal", "sipexternal", "lyncdiscover_cname",
@@ -384,15 +384,16 @@ CertificatePlan derive_plan(const PoolSpec& spec, const ServerSpec* server,
     }
   }
   if (!wildcard.empty()) {
-    names.add(wildcard, "[simple_urls] wildcard" +
-                            (covered.empty() ? std::string()
-                                             : ", in place of " + join_names(covered)) +
-                            " (S1, L13: a wildcard for the simple URLs)");
+    names.add(wildcard,
+              "[simple_urls] wildcard" +
+                  (covered.empty() ? std::string() : ", in place of " + join_names(covered)) +
+                  " (S1, L13: a wildcard for the simple URLs)");
   }
   // DOMAIN.md: TLS clients ignore the subject when a SAN is present (RFC 6125 6.4.4), so the CN
   // is the first SAN; a certificate Microsoft gives no SAN at all (Edge internal, S2) has none.
   if (!names.empty()) {
-    plan.sans = names.finish(plan.common_name, "the subject CN (pattern " + profile.cn_pattern + ")");
+    plan.sans =
+        names.finish(plan.common_name, "the subject CN (pattern " + profile.cn_pattern + ")");
   }
   return plan;
 }

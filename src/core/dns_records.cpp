@@ -114,6 +114,14 @@ void expand_over_family(const PoolSpec& spec, const DnsRecordRule& rule, const P
   for (const std::string* field : {&rule.name, &rule.address, &rule.target, &rule.port}) {
     if (std::string f = placeholder_family_of(*field); !f.empty()) family = f;
   }
+  // A record whose name or target names a value the spec does not give is not made, as a SAN
+  // pattern gives no name then (an address without its value is printed as a placeholder).
+  for (const std::string* field : {&rule.name, &rule.target}) {
+    for (const std::string& p : pattern_placeholders(*field)) {
+      auto it = vars.find(p);
+      if (it != vars.end() && it->second.empty()) return;
+    }
+  }
   auto add = [&](DnsRecord rec) {
     bool seen = std::any_of(out.begin(), out.end(),
                             [&](const DnsRecord& r) { return same_record(r, rec); });
@@ -209,11 +217,13 @@ std::vector<std::string> dns_coherence_warnings(const PoolSpec& spec,
     }
     for (std::size_t s = 0; s < spec.servers.size(); ++s) {
       const std::vector<CertificatePlan>& server_plans = plans[s];
-      bool covered = std::any_of(server_plans.begin(), server_plans.end(), [&](const CertificatePlan& plan) {
-        return plan.common_name == r.target ||
-               std::any_of(plan.sans.begin(), plan.sans.end(),
-                           [&](const DerivedName& d) { return same_dns_name(d.name, r.target); });
-      });
+      bool covered =
+          std::any_of(server_plans.begin(), server_plans.end(), [&](const CertificatePlan& plan) {
+            return plan.common_name == r.target ||
+                   std::any_of(plan.sans.begin(), plan.sans.end(), [&](const DerivedName& d) {
+                     return same_dns_name(d.name, r.target);
+                   });
+          });
       if (!covered) {
         std::string profiles;
         for (const CertificatePlan& plan : server_plans) {

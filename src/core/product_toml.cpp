@@ -28,9 +28,11 @@ Product product_at(const Reader& r, const Value& v, const std::string& field) {
                    {"name", "description", "keys", "keys_source", "mobility", "mobility_source"});
   Product p;
   p.name = r.string_at(r.require(v, "name", field + ".name"), field + ".name");
-  if (const Value* d = r.find(v, "description")) p.description = r.string_at(*d, field + ".description");
+  if (const Value* d = r.find(v, "description"))
+    p.description = r.string_at(*d, field + ".description");
   p.keys = key_rules_at(r, r.require(v, "keys", field + ".keys"), field + ".keys");
-  if (const Value* s = r.find(v, "keys_source")) p.keys_source = r.string_at(*s, field + ".keys_source");
+  if (const Value* s = r.find(v, "keys_source"))
+    p.keys_source = r.string_at(*s, field + ".keys_source");
   p.mobility = mobility_at(r, r.require(v, "mobility", field + ".mobility"), field + ".mobility");
   if (const Value* s = r.find(v, "mobility_source")) {
     p.mobility_source = r.string_at(*s, field + ".mobility_source");

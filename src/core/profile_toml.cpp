@@ -43,10 +43,12 @@ Condition condition_at(const Reader& r, const Value& table, const std::string& p
     const Value* v = r.find(table, key);
     if (v == nullptr) continue;
     std::string field = prefix + key;
-    *target = v->is_array() ? r.strings_at(*v, field) : std::vector<std::string>{r.string_at(*v, field)};
+    *target =
+        v->is_array() ? r.strings_at(*v, field) : std::vector<std::string>{r.string_at(*v, field)};
     for (std::size_t i = 0; i < target->size(); ++i) {
       if (is_switch_or_placeholder((*target)[i])) continue;
-      r.fail(v->is_array() ? v->as_array()[i] : *v, v->is_array() ? field + "[" + std::to_string(i) + "]" : field,
+      r.fail(v->is_array() ? v->as_array()[i] : *v,
+             v->is_array() ? field + "[" + std::to_string(i) + "]" : field,
              quote_value((*target)[i]) + " is not a placeholder or switch name");
     }
   }
@@ -141,9 +143,10 @@ DnsRecordRule dns_rule_at(const Reader& r, const Value& v, const std::string& fi
     if (m == nullptr || !m->is_string()) continue;
     check_pool_level(r, *m, field + "." + member, pattern_placeholders(m->as_string()), what);
   }
-  for (auto [member, names] : {std::pair{"when", &rule.condition.when},
-                               std::pair{"unless", &rule.condition.unless}}) {
-    if (!names->empty()) check_pool_level(r, *r.find(v, member), field + "." + member, *names, what);
+  for (auto [member, names] :
+       {std::pair{"when", &rule.condition.when}, std::pair{"unless", &rule.condition.unless}}) {
+    if (!names->empty())
+      check_pool_level(r, *r.find(v, member), field + "." + member, *names, what);
   }
   return rule;
 }
@@ -212,7 +215,8 @@ void read_profile_san(const Reader& r, const Value& root, Profile& p) {
   for (std::size_t i = 0; i < dns.as_array().size(); ++i) {
     p.san_rules.push_back(name_rule_at(r, dns.as_array()[i], "san.dns[" + std::to_string(i) + "]"));
   }
-  if (const Value* w = r.find(san, "wildcards")) p.allow_wildcards = bool_at(r, *w, "san.wildcards");
+  if (const Value* w = r.find(san, "wildcards"))
+    p.allow_wildcards = bool_at(r, *w, "san.wildcards");
   p.wildcard_replaces = san_subset_at(r, san, "wildcard_replaces", p);
   p.exclusive = san_subset_at(r, san, "exclusive", p);
   if (!p.allow_wildcards && !p.wildcard_replaces.empty()) {
@@ -250,7 +254,8 @@ CheckLevel level_at(const Reader& r, const Value& v, const std::string& field, b
   if (s == "fail") return CheckLevel::kFail;
   if (s == "warn" && may_warn) return CheckLevel::kWarn;
   if (s == "ignore") return CheckLevel::kIgnore;
-  r.fail(v, field, quote_value(s) + (may_warn ? " is not fail, warn or ignore" : " is not fail or ignore"));
+  r.fail(v, field,
+         quote_value(s) + (may_warn ? " is not fail, warn or ignore" : " is not fail or ignore"));
 }
 
 // [signature] digest, and the two rules older profiles give there (allow_sha1, allow_rsassa_pss),

@@ -16,8 +16,7 @@ bool keys_allow(const std::vector<KeyRule>& rules, const KeySpec& key) {
   return std::any_of(rules.begin(), rules.end(), [&](const KeyRule& rule) {
     if (rule.type != key.type) return false;
     if (key.type == KeyType::kRsa) {
-      return std::find(rule.rsa_bits.begin(), rule.rsa_bits.end(), key.bits) !=
-             rule.rsa_bits.end();
+      return std::find(rule.rsa_bits.begin(), rule.rsa_bits.end(), key.bits) != rule.rsa_bits.end();
     }
     return std::find(rule.curves.begin(), rule.curves.end(), key.curve) != rule.curves.end();
   });
@@ -62,9 +61,8 @@ const char* check_level_name(CheckLevel level) noexcept {
 }
 
 bool applies_to(const Profile& profile, const std::string& product) {
-  return profile.products.empty() ||
-         std::find(profile.products.begin(), profile.products.end(), product) !=
-             profile.products.end();
+  return profile.products.empty() || std::find(profile.products.begin(), profile.products.end(),
+                                               product) != profile.products.end();
 }
 
 bool is_certificate_name(const std::string& name) {

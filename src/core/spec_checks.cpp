@@ -120,8 +120,9 @@ void check_dns_load_balancing(const Reader& r, const Value& root, const PoolSpec
   if (!spec.dns_load_balancing) return;
   if (!spec.web_fqdn.empty() && spec.web_fqdn == spec.pool_fqdn) {
     r.fail(*pool_value(r, root, "web_fqdn"), "pool.web_fqdn",
-           spec.web_fqdn + " is also the pool FQDN: with DNS load balancing the pool and its "
-                           "internal web farm cannot have the same FQDN (S3)");
+           spec.web_fqdn +
+               " is also the pool FQDN: with DNS load balancing the pool and its "
+               "internal web farm cannot have the same FQDN (S3)");
   }
   const Value& servers = *r.find(root, "server");
   for (std::size_t i = 0; i < spec.servers.size(); ++i) {
@@ -196,8 +197,10 @@ void apply_product(const Reader& r, const Value& root, PoolSpec& spec) {
     if (kept.empty()) {
       r.fail(certificate_place(r, root, i), certificate_field(root, i),
              spec.product.empty()
-                 ? "profile " + profile.name + " shares no product with the spec's other "
-                       "profiles (" + join(spec.rule_products) + "; " + applies_to_text(profile) + ")"
+                 ? "profile " + profile.name +
+                       " shares no product with the spec's other "
+                       "profiles (" +
+                       join(spec.rule_products) + "; " + applies_to_text(profile) + ")"
                  : "profile " + profile.name + " does not apply to " + spec.product + " (" +
                        applies_to_text(profile) + ")");
     }
@@ -225,7 +228,9 @@ void resolve_mobility(const Reader& r, const Value& root, PoolSpec& spec) {
   for (const std::string& p : spec.rule_products) products.push_back(find_product(p));
   const Value* given = pool_value(r, root, "mobility");
   if (given == nullptr) {
-    spec.mobility = std::all_of(products.begin(), products.end(),
+    // On by default where every product has it by default; off where no product is known.
+    spec.mobility = !products.empty() &&
+                    std::all_of(products.begin(), products.end(),
                                 [](const Product* p) { return p->mobility == Mobility::kDefault; });
     return;
   }

@@ -50,9 +50,9 @@ std::vector<std::string> names_at(const Reader& r, const Value& v, const std::st
 }
 
 void read_pool_switches(const Reader& r, const Value& pool, PoolSpec& spec) {
-  for (auto [key, target] : {std::pair{"auto_logon", &spec.auto_logon},
-                             std::pair{"public_im", &spec.public_im},
-                             std::pair{"dns_load_balancing", &spec.dns_load_balancing}}) {
+  for (auto [key, target] :
+       {std::pair{"auto_logon", &spec.auto_logon}, std::pair{"public_im", &spec.public_im},
+        std::pair{"dns_load_balancing", &spec.dns_load_balancing}}) {
     if (const Value* v = r.find(pool, key)) *target = bool_at(r, *v, std::string("pool.") + key);
   }
   // mobility: resolve_mobility, once the products are known
@@ -62,19 +62,18 @@ void read_pool(const Reader& r, const Value& pool, PoolSpec& spec) {
   r.expect(pool, toml::value_t::table, "pool");
   r.reject_unknown(pool, "pool.",
                    {"fqdn", "sip_domains", "vip", "web_fqdn", "web_vip", "web_external_fqdn",
-                    "published_web_fqdns", "webconf_fqdn", "access_fqdn", "av_fqdn",
-                    "external_vip", "xmpp_domains", "auto_logon", "mobility", "public_im",
-                    "dns_load_balancing"});
+                    "published_web_fqdns", "webconf_fqdn", "access_fqdn", "av_fqdn", "external_vip",
+                    "xmpp_domains", "auto_logon", "mobility", "public_im", "dns_load_balancing"});
   for (auto [key, target] : {std::pair{"vip", &spec.vip}, std::pair{"web_vip", &spec.web_vip},
                              std::pair{"external_vip", &spec.external_vip}}) {
     if (const Value* v = r.find(pool, key)) *target = ipv4_at(r, *v, std::string("pool.") + key);
   }
   const char* one_host = "names one host";
-  for (auto [key, target] : {std::pair{"web_fqdn", &spec.web_fqdn},
-                             std::pair{"web_external_fqdn", &spec.web_external_fqdn},
-                             std::pair{"webconf_fqdn", &spec.webconf_fqdn},
-                             std::pair{"access_fqdn", &spec.access_fqdn},
-                             std::pair{"av_fqdn", &spec.av_fqdn}}) {
+  for (auto [key, target] :
+       {std::pair{"web_fqdn", &spec.web_fqdn},
+        std::pair{"web_external_fqdn", &spec.web_external_fqdn},
+        std::pair{"webconf_fqdn", &spec.webconf_fqdn}, std::pair{"access_fqdn", &spec.access_fqdn},
+        std::pair{"av_fqdn", &spec.av_fqdn}}) {
     if (const Value* v = r.find(pool, key)) {
       *target = r.dns_name_at(*v, std::string("pool.") + key, false, one_host);
     }
@@ -184,7 +183,8 @@ void read_certificate_sans(const Reader& r, const Value& table, const std::strin
                              [&](const CertificateSpec& c) { return c.name == name; });
     if (cert == spec.certificates.end() || name.empty()) {
       std::string names;
-      for (const CertificateSpec& c : spec.certificates) names += (names.empty() ? "" : ", ") + c.name;
+      for (const CertificateSpec& c : spec.certificates)
+        names += (names.empty() ? "" : ", ") + c.name;
       r.fail(list, field,
              quote_value(name) + " is not a certificate of the spec (" +
                  (names.empty() ? "it lists no [[certificate]]: use extra_sans" : names) + ")");
@@ -219,7 +219,8 @@ void read_server_names(const Reader& r, const Value& v, const std::string& prefi
     if (spec.certificates.size() > 1 && !server.extra_sans.empty()) {
       r.fail(*extras, prefix + "extra_sans",
              "the spec has several certificates: say which one gets these names, e.g. "
-             "certificate_sans = { " + spec.certificates.front().name + " = [...] }");
+             "certificate_sans = { " +
+                 spec.certificates.front().name + " = [...] }");
     }
     const CertificateSpec& only = spec.certificates.front();
     if (only.profile.shared && !server.extra_sans.empty()) {
@@ -246,9 +247,8 @@ void read_server(const Reader& r, const Value& servers, std::size_t index,
   const Value& v = servers.as_array()[index];
   std::string prefix = "server[" + std::to_string(index) + "].";
   r.expect(v, toml::value_t::table, "server[" + std::to_string(index) + "]");
-  r.reject_unknown(v, prefix,
-                   {"fqdn", "address", "external_address", "extra_sans", "certificate_sans",
-                    "key"});
+  r.reject_unknown(
+      v, prefix, {"fqdn", "address", "external_address", "extra_sans", "certificate_sans", "key"});
   ServerSpec server;
   const Value& fqdn = r.require(v, "fqdn", prefix + "fqdn");
   server.fqdn = r.dns_name_at(fqdn, prefix + "fqdn", false, "a server FQDN names one host");
@@ -343,9 +343,8 @@ void read_certificates(const Reader& r, const Value& root, const ProfileSearch& 
   r.expect(*list, toml::value_t::array, "certificate");
   if (list->as_array().empty()) r.fail(*list, "certificate", "empty: list at least one");
   for (std::size_t i = 0; i < list->as_array().size(); ++i) {
-    spec.certificates.push_back(read_certificate(r, list->as_array()[i],
-                                                 "certificate[" + std::to_string(i) + "]", top,
-                                                 search, spec));
+    spec.certificates.push_back(read_certificate(
+        r, list->as_array()[i], "certificate[" + std::to_string(i) + "]", top, search, spec));
   }
 }
 

@@ -107,8 +107,9 @@ class Reader {
     std::string_view rest = check.wildcard ? std::string_view(check.name).substr(2) : check.name;
     if (rest.find('.') == std::string_view::npos) {
       fail(v, field,
-           quote_value(raw) + " is a single-label name: Lync and Skype for Business need fully "
-           "qualified names (S1: single-label domains are not supported)");
+           quote_value(raw) +
+               " is a single-label name: Lync and Skype for Business need fully "
+               "qualified names (S1: single-label domains are not supported)");
     }
     return check.name;
   }

@@ -178,12 +178,14 @@ CheckResult same_certificate_check(const Target& t) {
     for (const ExpectedCertificate::MemberKey& k : e.member_keys) {
       if (k.spki == c->facts.spki_sha256) who = ", " + k.member + "'s own key";
     }
-    differ.push_back(c->input->file.string() + " is a second certificate for it, for another key (SPKI " +
+    differ.push_back(c->input->file.string() +
+                     " is a second certificate for it, for another key (SPKI " +
                      short_spki(c->facts.spki_sha256) + "..." + who + ")");
   }
   std::string members;
   for (const std::string& m : t.plan.members) members += (members.empty() ? "" : ", ") + m;
-  std::string expected = "one certificate and key (SPKI " + short_spki(wanted) + "...) for " + members;
+  std::string expected =
+      "one certificate and key (SPKI " + short_spki(wanted) + "...) for " + members;
   if (differ.empty()) {
     return {std::string(check::kPoolSameCertificate), CheckStatus::kPass,
             "one certificate and key for every member (" + members + ")", expected,
@@ -245,15 +247,20 @@ std::vector<ExpectedCertificate> expected_certificates(const PoolSpec& spec,
     for (const CertificateSpec& cert : spec.certificates) {
       if (!cert.profile.shared) {
         expected.push_back(
-            {&server, &cert, derive_plan(spec, &server, cert),
-             server_spki(requests, options.key_dir, output_stem(server.fqdn, cert.name)), {}});
+            {&server,
+             &cert,
+             derive_plan(spec, &server, cert),
+             server_spki(requests, options.key_dir, output_stem(server.fqdn, cert.name)),
+             {}});
         continue;
       }
       if (&server != &spec.servers.front()) continue;  // the pool's, once
-      ExpectedCertificate e{nullptr, &cert, derive_plan(spec, nullptr, cert),
-                            server_spki(requests, options.key_dir,
-                                        output_stem(spec.pool_fqdn, cert.name)),
-                            {}};
+      ExpectedCertificate e{
+          nullptr,
+          &cert,
+          derive_plan(spec, nullptr, cert),
+          server_spki(requests, options.key_dir, output_stem(spec.pool_fqdn, cert.name)),
+          {}};
       for (const ServerSpec& member : spec.servers) {
         if (member.fqdn == spec.pool_fqdn) continue;  // that is the pool's own file
         std::string stem = output_stem(member.fqdn, cert.name);
@@ -349,9 +356,10 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<ExpectedCertificate>
 
   std::vector<const Target*> checked;
   for (const Target& t : targets) {
-    bool server_wanted = wanted(options.servers, t.plan.server_fqdn) ||
-                         std::any_of(t.plan.members.begin(), t.plan.members.end(),
-                                     [&](const std::string& m) { return wanted(options.servers, m); });
+    bool server_wanted =
+        wanted(options.servers, t.plan.server_fqdn) ||
+        std::any_of(t.plan.members.begin(), t.plan.members.end(),
+                    [&](const std::string& m) { return wanted(options.servers, m); });
     if (server_wanted && wanted(options.certificates, t.cert->name)) checked.push_back(&t);
   }
   report.servers.resize(checked.size());

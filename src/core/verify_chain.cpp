@@ -64,8 +64,8 @@ CheckResult check_trusted(const CertificateChecks& in) {
   ERR_clear_error();
   std::string where = in.options->ca_bundle ? in.options->ca_bundle->string() : "the system store";
   if (ok == 1) {
-    return {std::string(check::kChainTrusted), CheckStatus::kPass, "builds to " + anchor + " from " + where,
-            "a chain to " + where, anchor};
+    return {std::string(check::kChainTrusted), CheckStatus::kPass,
+            "builds to " + anchor + " from " + where, "a chain to " + where, anchor};
   }
   std::string why = X509_verify_cert_error_string(err);
   return {std::string(check::kChainTrusted), CheckStatus::kFail,
@@ -128,8 +128,8 @@ CheckResult check_complete(const CertificateChecks& in) {
     path.push_back(subject_of(issuer));
     cur = issuer;
   }
-  return {std::string(check::kChainComplete), CheckStatus::kFail, "the chain is longer than 16 certificates",
-          "a chain of at most 16", "longer"};
+  return {std::string(check::kChainComplete), CheckStatus::kFail,
+          "the chain is longer than 16 certificates", "a chain of at most 16", "longer"};
 }
 
 }  // namespace

@@ -32,8 +32,8 @@ bool contains(const std::vector<std::string>& items, const std::string& item) {
   return std::find(items.begin(), items.end(), item) != items.end();
 }
 
-CheckResult make(std::string_view id, CheckStatus status, std::string message,
-                 std::string expected, std::string found) {
+CheckResult make(std::string_view id, CheckStatus status, std::string message, std::string expected,
+                 std::string found) {
   return {std::string(id), status, std::move(message), std::move(expected), std::move(found)};
 }
 
@@ -59,8 +59,7 @@ CheckStatus status_of(CheckLevel level) {
                                       : CheckStatus::kPass;
 }
 
-void check_subject(const CertificateChecks& in, const X509Facts& f,
-                   std::vector<CheckResult>& out) {
+void check_subject(const CertificateChecks& in, const X509Facts& f, std::vector<CheckResult>& out) {
   const CertificatePlan& plan = *in.plan;
   bool cn_ok = same_dns_name(f.common_name, plan.common_name);
   out.push_back(make(check::kSubjectCn, cn_ok ? CheckStatus::kPass : CheckStatus::kFail,
@@ -95,10 +94,11 @@ void check_san_lists(const CertificateChecks& in, const X509Facts& f,
   for (const std::string& name : f.dns_sans) {
     if (contains_name(wanted, name) || same_dns_name(name, plan.common_name)) continue;
     // A wildcard standing for planned simple-URL names is the alternative Microsoft allows.
-    bool stands_for = profile.allow_wildcards &&
-                      std::any_of(plan.sans.begin(), plan.sans.end(), [&](const DerivedName& d) {
-                        return d.wildcard_may_cover && wildcard_covers(to_lower_ascii(name), d.name);
-                      });
+    bool stands_for =
+        profile.allow_wildcards &&
+        std::any_of(plan.sans.begin(), plan.sans.end(), [&](const DerivedName& d) {
+          return d.wildcard_may_cover && wildcard_covers(to_lower_ascii(name), d.name);
+        });
     if (!stands_for) extra.push_back(name);
   }
   CheckStatus extra_status = extra.empty()        ? CheckStatus::kPass
@@ -146,8 +146,9 @@ void check_wildcards(const CertificateChecks& in, const X509Facts& f,
   std::string first_wild;
   for (std::size_t i = 0; i < f.dns_sans.size() && first_wild.empty(); ++i) {
     if (!is_wildcard(f.dns_sans[i])) continue;
-    bool fqdn_after = std::any_of(f.dns_sans.begin() + static_cast<std::ptrdiff_t>(i) + 1,
-                                  f.dns_sans.end(), [](const std::string& n) { return !is_wildcard(n); });
+    bool fqdn_after =
+        std::any_of(f.dns_sans.begin() + static_cast<std::ptrdiff_t>(i) + 1, f.dns_sans.end(),
+                    [](const std::string& n) { return !is_wildcard(n); });
     if (fqdn_after) first_wild = f.dns_sans[i];
   }
   bool cn_wild = is_wildcard(f.common_name);
@@ -167,10 +168,10 @@ void check_wildcards(const CertificateChecks& in, const X509Facts& f,
               " comes before an FQDN SAN: UC devices fail to authenticate (L10); wildcards go "
               "after every FQDN";
   }
-  out.push_back(make(check::kSanWildcard, status, message,
-                     profile.allow_wildcards ? "wildcards after the FQDNs, never in the CN"
-                                             : "no wildcards",
-                     join(wild)));
+  out.push_back(
+      make(check::kSanWildcard, status, message,
+           profile.allow_wildcards ? "wildcards after the FQDNs, never in the CN" : "no wildcards",
+           join(wild)));
 }
 
 void check_key(const CertificateChecks& in, const X509Facts& f, std::vector<CheckResult>& out) {
@@ -198,7 +199,8 @@ void check_key(const CertificateChecks& in, const X509Facts& f, std::vector<Chec
   bool weak = f.key.type == "rsa" && f.key.bits < floor;
   bool allowed = known && !weak && profile_allows_key(profile, as_spec);
   std::string products;
-  for (const std::string& p : in.spec->rule_products) products += (products.empty() ? "" : ", ") + p;
+  for (const std::string& p : in.spec->rule_products)
+    products += (products.empty() ? "" : ", ") + p;
   std::string message =
       weak ? describe_facts(f.key) + " is under poolcert's floor of RSA " + std::to_string(floor) +
                  " (Microsoft supports 1024 but recommends 2048 and greater, S1; NIST SP 800-131A "
@@ -261,18 +263,20 @@ void check_signature(const CertificateChecks& in, const X509Facts& f,
   if (nid == NID_rsassaPss) {
     status = status_of(profile.verify.rsassa_pss);
     if (status == CheckStatus::kFail) {
-      why += ": RSASSA-PSS is unsupported and may lead to errors on login and call forwarding "
-             "(S1; profile " + profile.name + ")";
+      why +=
+          ": RSASSA-PSS is unsupported and may lead to errors on login and call forwarding "
+          "(S1; profile " +
+          profile.name + ")";
     }
   } else if (digest == NID_md5 || digest == NID_md2 || digest == NID_md4) {
     status = CheckStatus::kFail;
     why += ": MD5-family signatures are broken";
   } else if (digest == NID_sha1) {
     status = status_of(profile.verify.sha1);
-    why += status == CheckStatus::kFail   ? ": SHA-1 is not accepted by profile " + profile.name
-           : status == CheckStatus::kWarn ? ": SHA-1 is accepted by profile " + profile.name +
-                                                " but weak"
-                                          : ": SHA-1 (accepted by profile " + profile.name + ")";
+    why += status == CheckStatus::kFail ? ": SHA-1 is not accepted by profile " + profile.name
+           : status == CheckStatus::kWarn
+               ? ": SHA-1 is accepted by profile " + profile.name + " but weak"
+               : ": SHA-1 (accepted by profile " + profile.name + ")";
   }
   out.push_back(make(check::kSignatureAlgorithm, status, why, "SHA-2 with RSA or ECDSA",
                      f.signature_algorithm));
@@ -288,7 +292,8 @@ void check_validity(const CertificateChecks& in, const X509Facts& f,
   std::string msg = early  ? "not yet valid at " + format_utc(at)
                     : late ? "expired at " + format_utc(at)
                            : "valid at " + format_utc(at);
-  out.push_back(make(check::kValidityWindow, early || late ? CheckStatus::kFail : CheckStatus::kPass,
+  out.push_back(make(check::kValidityWindow,
+                     early || late ? CheckStatus::kFail : CheckStatus::kPass,
                      msg + " (" + window + ")", "valid at " + format_utc(at), window));
   if (early || late) {
     // One defect, one failing check: outside the window, days left mean nothing.

@@ -180,5 +180,30 @@ class ProductsAndSwitches(SpecCase):
                      "must be different from the Front End pool")
 
 
+class DnsRecordsOfFieldsNotGiven(SpecCase):
+    def test_a_record_naming_a_field_not_given_is_not_made(self):
+        # As a SAN pattern gives no name then: an Edge spec without webconf_fqdn gets no webconf
+        # A record (it was refused, "label '<webconf_fqdn>' contains '<'"); the A records whose
+        # address is not given are printed as placeholders, with a warning.
+        text = """product = "sfb2019"
+profile = "lync-sfb-edge-external"
+[pool]
+fqdn = "sfbedge.contoso.com"
+sip_domains = ["contoso.com"]
+[[server]]
+fqdn = "edge01.contoso.net"
+"""
+        spec = self.write_spec(text)
+        rc, out, err = self.poolcert(["dns", spec.name, "--format", "json"])
+        self.assertEqual(rc, 0, err)
+        doc = json.loads(out)
+        names = {(r["type"], r["name"]) for r in doc["records"]}
+        self.assertIn(("A", "sip.contoso.com"), names)
+        self.assertIn(("SRV", "_sip._tls.contoso.com"), names)
+        self.assertFalse([n for _, n in names if "<" in n or "webconf" in n], names)
+        self.assertTrue(all(r["placeholder"] for r in doc["records"] if r["type"] == "A"))
+        self.assertTrue(any("external_vip" in w for w in doc["warnings"]), doc["warnings"])
+
+
 if __name__ == "__main__":
     unittest.main()

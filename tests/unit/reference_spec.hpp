@@ -18,8 +18,8 @@ inline PoolSpec reference_spec() {
   Profile profile;
   profile.name = "test-enterprise";
   profile.cn_pattern = "{pool_fqdn}";
-  profile.san_rules = name_rules({"{pool_fqdn}", "sip.{sip_domain}", "{pool_host}.{sip_domain}",
-                                 "{server_fqdn}"});
+  profile.san_rules =
+      name_rules({"{pool_fqdn}", "sip.{sip_domain}", "{pool_host}.{sip_domain}", "{server_fqdn}"});
   profile.eku_request = {"serverAuth", "clientAuth"};
   profile.key_usage = {"digitalSignature", "keyEncipherment"};
   spec.certificates = {{"", profile}};

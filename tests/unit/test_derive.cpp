@@ -83,7 +83,8 @@ TEST_CASE("a derived name that is not a DNS name is refused") {
 TEST_CASE(
     "simple URL placeholders: {meet} expands once per meet host, absent values give nothing") {
   PoolSpec spec = reference_spec();
-  spec.certificates[0].profile.san_rules = name_rules({"{meet}", "{dialin}", "{admin}", "{web_fqdn}"});
+  spec.certificates[0].profile.san_rules =
+      name_rules({"{meet}", "{dialin}", "{admin}", "{web_fqdn}"});
   spec.simple_urls.meet = {"meet.company.com", "meet.company.local"};
   spec.simple_urls.dialin = "dialin.company.com";
   CertificatePlan plan = derive_plan(spec, spec.servers[0], spec.certificates[0]);

@@ -57,9 +57,10 @@ TEST_CASE("a product table with a mistake names its place") {
     CHECK(e.field() == "product[0].keys");
   }
   try {
-    load_products("[[product]]\nname = \"x\"\nkeys = [{ type = \"rsa\", bits = [2048] }]\n"
-                  "mobility = \"sometimes\"\n",
-                  "p.toml");
+    load_products(
+        "[[product]]\nname = \"x\"\nkeys = [{ type = \"rsa\", bits = [2048] }]\n"
+        "mobility = \"sometimes\"\n",
+        "p.toml");
     FAIL("no error");
   } catch (const SpecError& e) {
     CHECK(e.field() == "product[0].mobility");
@@ -94,8 +95,7 @@ TEST_CASE("{pool_in_sip_domain}: the pool FQDN in its own domain, <pool host>.<D
   PoolSpec spec = reference_spec();
   CHECK(expand_pattern("{pool_in_sip_domain}", pool_vars(spec)) ==
         std::vector<std::string>{"ocspool.company.local", "ocspool.company.com"});
-  CHECK(expand_pattern("_sipinternaltls._tcp.{sip_domain}/{pool_in_sip_domain}",
-                       pool_vars(spec)) ==
+  CHECK(expand_pattern("_sipinternaltls._tcp.{sip_domain}/{pool_in_sip_domain}", pool_vars(spec)) ==
         std::vector<std::string>{"_sipinternaltls._tcp.company.local/ocspool.company.local",
                                  "_sipinternaltls._tcp.company.com/ocspool.company.com"});
 }
