@@ -177,7 +177,9 @@ std::vector<std::string> extra_names_at(const Reader& r, const Value& v, const s
 void read_certificate_sans(const Reader& r, const Value& table, const std::string& prefix,
                            const PoolSpec& spec, ServerSpec& server) {
   r.expect(table, toml::value_t::table, prefix);
-  for (const auto& [name, list] : table.as_table()) {
+  for (const auto& entry : table.as_table()) {
+    const std::string& name = entry.first;  // clang 14 cannot capture a structured binding
+    const Value& list = entry.second;
     std::string field = prefix + "." + name;
     auto cert = std::find_if(spec.certificates.begin(), spec.certificates.end(),
                              [&](const CertificateSpec& c) { return c.name == name; });
@@ -232,7 +234,9 @@ void read_server_names(const Reader& r, const Value& v, const std::string& prefi
   }
   if (const Value* sans = r.find(v, "certificate_sans")) {
     read_certificate_sans(r, *sans, prefix + "certificate_sans", spec, server);
-    for (const auto& [name, names] : server.certificate_sans) {
+    for (const auto& entry : server.certificate_sans) {
+      const std::string& name = entry.first;  // clang 14 cannot capture a structured binding
+      const std::vector<std::string>& names = entry.second;
       const Value& list = sans->as_table().at(name);
       auto cert = std::find_if(spec.certificates.begin(), spec.certificates.end(),
                                [&](const CertificateSpec& c) { return c.name == name; });

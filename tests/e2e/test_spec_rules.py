@@ -180,6 +180,56 @@ class ProductsAndSwitches(SpecCase):
                      "must be different from the Front End pool")
 
 
+EDGE = """product = "sfb2019"
+output_dir = "out"
+[pool]
+fqdn = "sfbedge.contoso.com"
+sip_domains = ["contoso.com"]
+webconf_fqdn = "webcon.contoso.com"
+[[certificate]]
+name = "edge-internal"
+profile = "lync-sfb-edge-internal"
+[[certificate]]
+name = "edge-external"
+profile = "lync-sfb-edge-external"
+[[server]]
+fqdn = "edge01.contoso.net"
+[[server]]
+fqdn = "edge02.contoso.net"
+"""
+
+
+class SharedKeys(SpecCase):
+    """A key the pool's members share is as precious as any: made once, never replaced, kept
+    as .bak on --rekey, 0600."""
+
+    def test_made_once_reused_then_rekeyed_with_a_backup(self):
+        spec = self.write_spec(EDGE)
+        key = self.tmp / "out" / "sfbedge.contoso.com.edge-external.key"
+        first = self.poolcert_json(["csr", spec.name], umask=0)
+        self.assertEqual([e["server"] for e in first["servers"]], ["sfbedge.contoso.com"] * 2)
+        self.assertEqual(first["summary"]["created"], 2)
+        self.assertEqual(h.file_mode(key), 0o600)
+        made = key.read_bytes()
+        again = self.poolcert_json(["csr", spec.name, "--server", "edge02.contoso.net"])
+        self.assertEqual(again["summary"]["reused"], 2)
+        self.assertEqual(key.read_bytes(), made, "the pool's key is kept")
+        rekey = self.poolcert_json(["csr", spec.name, "--server", "sfbedge.contoso.com", "--rekey"])
+        self.assertEqual(rekey["summary"]["rekeyed"], 2)
+        backup = self.tmp / rekey["servers"][1]["key_backup"]  # relative to the spec's folder
+        self.assertEqual(backup.read_bytes(), made)
+        self.assertNotEqual(key.read_bytes(), made)
+        # The CSR beside the key is for the new key.
+        self.assertEqual(h.spki_sha256(h.load_csr(key.with_suffix(".csr")).public_key()),
+                         rekey["servers"][1]["spki_sha256"])
+        self.assertEqual(sorted(p.name for p in (self.tmp / "out").iterdir()
+                                if p.suffix in (".key", ".csr")),
+                         ["sfbedge.contoso.com.edge-external.csr",
+                          "sfbedge.contoso.com.edge-external.key",
+                          "sfbedge.contoso.com.edge-internal.csr",
+                          "sfbedge.contoso.com.edge-internal.key"])
+
+
 class DnsRecordsOfFieldsNotGiven(SpecCase):
     def test_a_record_naming_a_field_not_given_is_not_made(self):
         # As a SAN pattern gives no name then: an Edge spec without webconf_fqdn gets no webconf

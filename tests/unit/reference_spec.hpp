@@ -2,9 +2,17 @@
 // one front end, two SIP domains, the OCS 2007 Enterprise rules. Tests add what they need.
 #pragma once
 
+#include "poolcert/derive.hpp"
 #include "poolcert/spec.hpp"
 
 namespace poolcert::test {
+
+// The SAN names of a plan, in order.
+inline std::vector<std::string> san_names(const CertificatePlan& plan) {
+  std::vector<std::string> out;
+  for (const auto& d : plan.sans) out.push_back(d.name);
+  return out;
+}
 
 // SAN rules without conditions, from patterns.
 inline std::vector<NameRule> name_rules(std::initializer_list<std::string> patterns) {

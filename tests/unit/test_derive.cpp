@@ -7,17 +7,9 @@
 
 using namespace poolcert;
 using poolcert::test::name_rules;
+using poolcert::test::san_names;
 using poolcert::test::reference_spec;
 
-namespace {
-
-std::vector<std::string> names(const CertificatePlan& plan) {
-  std::vector<std::string> out;
-  for (const auto& d : plan.sans) out.push_back(d.name);
-  return out;
-}
-
-}  // namespace
 
 TEST_CASE("a pattern with {sip_domain} expands once per domain, in spec order") {
   PoolSpec spec = reference_spec();
@@ -45,7 +37,7 @@ TEST_CASE("the reference deployment derives the names of DOMAIN.md, CN first") {
   PoolSpec spec = reference_spec();
   CertificatePlan plan = derive_plan(spec, spec.servers[0], spec.certificates[0]);
   CHECK(plan.common_name == "ocspool.company.local");
-  CHECK(names(plan) == std::vector<std::string>{"ocspool.company.local", "sip.company.local",
+  CHECK(san_names(plan) == std::vector<std::string>{"ocspool.company.local", "sip.company.local",
                                                 "sip.company.com", "ocspool.company.com",
                                                 "ocssrv01.company.local"});
   REQUIRE(plan.subject.size() == 2);
@@ -60,7 +52,7 @@ TEST_CASE("the CN is added first even when no pattern names it, and duplicates c
       name_rules({"sip.{sip_domain}", "SIP.{sip_domain}", "{server_fqdn}"});
   spec.servers[0].extra_sans = {"ocspool.company.local", "extra.company.local"};
   CertificatePlan plan = derive_plan(spec, spec.servers[0], spec.certificates[0]);
-  CHECK(names(plan) == std::vector<std::string>{"ocspool.company.local", "sip.company.local",
+  CHECK(san_names(plan) == std::vector<std::string>{"ocspool.company.local", "sip.company.local",
                                                 "sip.company.com", "ocssrv01.company.local",
                                                 "extra.company.local"});
 }
@@ -75,7 +67,7 @@ TEST_CASE("a derived name that is not a DNS name is refused") {
   // A wildcard the profile's own pattern gives is the profile author's (S2: XMPP's *.<D>); it
   // comes after every FQDN.
   spec.certificates[0].profile.san_rules = name_rules({"*.{pool_domain}", "{server_fqdn}"});
-  CHECK(names(derive_plan(spec, spec.servers[0], spec.certificates[0])) ==
+  CHECK(san_names(derive_plan(spec, spec.servers[0], spec.certificates[0])) ==
         std::vector<std::string>{"ocspool.company.local", "ocssrv01.company.local",
                                  "*.company.local"});
 }
@@ -88,7 +80,7 @@ TEST_CASE(
   spec.simple_urls.meet = {"meet.company.com", "meet.company.local"};
   spec.simple_urls.dialin = "dialin.company.com";
   CertificatePlan plan = derive_plan(spec, spec.servers[0], spec.certificates[0]);
-  CHECK(names(plan) == std::vector<std::string>{"ocspool.company.local", "meet.company.com",
+  CHECK(san_names(plan) == std::vector<std::string>{"ocspool.company.local", "meet.company.com",
                                                 "meet.company.local", "dialin.company.com"});
 }
 

@@ -11,15 +11,11 @@
 
 using namespace poolcert;
 using poolcert::test::name_rules;
+using poolcert::test::san_names;
 using poolcert::test::reference_spec;
 
 namespace {
 
-std::vector<std::string> names(const CertificatePlan& plan) {
-  std::vector<std::string> out;
-  for (const auto& d : plan.sans) out.push_back(d.name);
-  return out;
-}
 
 KeySpec ecdsa(const char* curve) {
   return KeySpec{KeyType::kEcdsa, std::string(curve) == "P-384" ? 384 : 256, curve, false};
@@ -121,14 +117,14 @@ TEST_CASE("the simple-URL wildcard replaces the names it covers and comes after 
   spec.simple_urls.wildcard = "*.contoso.com";
   spec.servers[0].extra_sans = {"extra.contoso.com"};
   CertificatePlan plan = derive_plan(spec, spec.servers[0], spec.certificates[0]);
-  CHECK(names(plan) == std::vector<std::string>{"ocspool.company.local", "ocssrv01.company.local",
+  CHECK(san_names(plan) == std::vector<std::string>{"ocspool.company.local", "ocssrv01.company.local",
                                                 "meet.fabrikam.com", "extra.contoso.com",
                                                 "*.contoso.com"});
   CHECK(plan.sans.back().reason.find("in place of meet.contoso.com, dialin.contoso.com") !=
         std::string::npos);
   // A profile that takes no wildcard ignores the spec's: it is the web certificates'.
   profile.allow_wildcards = false;
-  CHECK(names(derive_plan(spec, spec.servers[0], spec.certificates[0])).back() ==
+  CHECK(san_names(derive_plan(spec, spec.servers[0], spec.certificates[0])).back() ==
         "extra.contoso.com");
 }
 
@@ -137,7 +133,7 @@ TEST_CASE("no SAN at all where the profile derives none; the CN first whenever t
   spec.certificates[0].profile.san_rules.clear();
   CHECK(derive_plan(spec, spec.servers[0], spec.certificates[0]).sans.empty());
   spec.certificates[0].profile.san_rules = name_rules({"{server_fqdn}"});
-  CHECK(names(derive_plan(spec, spec.servers[0], spec.certificates[0])) ==
+  CHECK(san_names(derive_plan(spec, spec.servers[0], spec.certificates[0])) ==
         std::vector<std::string>{"ocspool.company.local", "ocssrv01.company.local"});
 }
 
@@ -156,7 +152,7 @@ TEST_CASE("a shared certificate's plan is the pool's: its files, the spec's key,
   CHECK(a.shared);
   CHECK(a.server_fqdn == "ocspool.company.local");
   CHECK(a.members == std::vector<std::string>{"ocssrv01.company.local", "ocssrv02.company.local"});
-  CHECK(names(a) == names(b));
+  CHECK(san_names(a) == san_names(b));
   CHECK(b.key.bits == spec.key.bits);
   CHECK(a.friendly_name == "ocspool.company.local edge-external 2026-12-03");
 }
