@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -54,7 +55,7 @@ using PatternVars = std::map<std::string, std::vector<std::string>>;
 const std::vector<std::string>& known_placeholders();
 
 // is_server_placeholder tells whether a placeholder has a value per server ({server_fqdn},
-// {server_host}, {server_address}, {server_external_address}).
+// {server_host}, {server_address}, {server_external_address}, ...: every {server_*}).
 bool is_server_placeholder(const std::string& name);
 
 // placeholder_family names the list a many-valued placeholder expands over: "sip_domain" for
@@ -110,6 +111,15 @@ CertificatePlan derive_plan(const PoolSpec& spec, const ServerSpec& server,
 // derive_plans derives every certificate of `server`, in the spec's certificate order (a shared
 // certificate's plan is the pool's, the same for every server).
 std::vector<CertificatePlan> derive_plans(const PoolSpec& spec, const ServerSpec& server);
+
+// placeholders_used lists every placeholder and switch the spec's profiles name, in patterns,
+// conditions and conditional EKUs.
+std::set<std::string> placeholders_used(const PoolSpec& spec);
+
+// unused_field_warnings names each field the spec gives (an address, a web FQDN, a simple URL)
+// that none of its profiles uses: a fact about the deployment, harmless, but it goes on no
+// certificate and into no record. (A switch no profile uses is bad input instead.)
+std::vector<std::string> unused_field_warnings(const PoolSpec& spec);
 
 // today_utc is the date for friendly names: SOURCE_DATE_EPOCH when set (reproducible output,
 // https://reproducible-builds.org/specs/source-date-epoch/), else today, as YYYY-MM-DD in UTC.

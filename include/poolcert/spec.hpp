@@ -48,6 +48,7 @@ struct NameRule {
   std::string pattern;
   Condition condition;
   std::string why;
+  bool required = false;  // a spec whose fields give it no name is bad input (S2: webconf)
 };
 
 // DnsRecordRule is one record a profile says the pool needs, as patterns (see derive.hpp):
@@ -171,7 +172,9 @@ struct DnsSettings {
 struct ServerSpec {
   std::string fqdn;                     // validated, lower-case
   std::string address;                  // its own IPv4 address, "" when not given
-  std::string external_address;         // Edge: its external (perimeter) address
+  std::string external_address;  // Edge: its external (perimeter) address (the Access Edge's)
+  std::string webconf_address;   // Edge: the web conferencing Edge's, when not external_address
+  std::string av_address;        // Edge: the A/V Edge's, when not external_address
   std::vector<std::string> extra_sans;  // a spec without [[certificate]]: its one certificate
   // Names added to one certificate of this server only: certificate name -> names.
   std::vector<std::pair<std::string, std::vector<std::string>>> certificate_sans;
@@ -199,7 +202,9 @@ struct PoolSpec {
   std::string webconf_fqdn;                      // the Edge's external web conferencing FQDN
   std::string access_fqdn;   // the Edge's Access Edge external FQDN (Lync 2010 subject)
   std::string av_fqdn;       // the Edge's A/V Edge external FQDN
-  std::string external_vip;  // Edge: the external interfaces' load-balancer VIP
+  std::string external_vip;  // Edge: the external interfaces' load-balancer VIP (Access Edge)
+  std::string webconf_vip;   // Edge: the web conferencing Edge's VIP, when not external_vip
+  std::string av_vip;        // Edge: the A/V Edge's VIP, when not external_vip
   std::vector<std::string> xmpp_domains;  // Edge: the XMPP domains (default: the SIP domains)
   bool auto_logon = true;                 // the pool is the auto-logon server: sip.<D> names (S1)
   bool mobility = false;                  // Mobility's lyncdiscover names (product default)

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "poolcert/derive.hpp"
 #include "poolcert/dns_check.hpp"
 #include "poolcert/dns_records.hpp"
 #include "poolcert/error.hpp"
@@ -58,7 +59,8 @@ Outcome run_dns(const DnsCliOptions& opt) {
   if (opt.view != "all") {  // one DNS server's records: internal or external (perimeter)
     std::erase_if(records, [&](const DnsRecord& r) { return r.view != opt.view; });
   }
-  std::vector<std::string> warnings = dns_coherence_warnings(spec, records);
+  std::vector<std::string> warnings = unused_field_warnings(spec);
+  for (std::string& w : dns_coherence_warnings(spec, records)) warnings.push_back(std::move(w));
   for (std::string& w : dns_placeholder_warnings(records)) warnings.push_back(std::move(w));
   bool json = opt.json || opt.format == "json";
   if (!json) {

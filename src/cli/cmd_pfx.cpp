@@ -142,11 +142,15 @@ Outcome run_pfx(const PfxCliOptions& opt) {
   Pkcs12Options p12;
   auto entry = std::find_if(spec.servers.begin(), spec.servers.end(),
                             [&](const ServerSpec& s) { return s.fqdn == server; });
-  if (entry == spec.servers.end()) throw UsageError("--server " + server + ": not in the spec");
+  const ServerSpec* member = entry != spec.servers.end() ? &*entry : nullptr;
+  if (member == nullptr && !certificate.profile.shared) {
+    throw UsageError("--server " + server + ": not in the spec");
+  }
   // The friendly name is unique in the computer store (S1): CN, certificate name, and the day the
   // certificate was issued (its notBefore), so that a renewal does not take the old one's name.
   spec.request_date = issue_date(leaf);
-  p12.friendly_name = derive_plan(spec, *entry, certificate).friendly_name;
+  p12.friendly_name =
+      derive_plan(spec, certificate.profile.shared ? nullptr : member, certificate).friendly_name;
   p12.legacy = opt.legacy;
   std::vector<X509*> chain = chain_for(leaf, inputs.certs);
   std::string der = build_pkcs12(key.get(), leaf, chain, *passphrase, p12);

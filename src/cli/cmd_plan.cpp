@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "poolcert/derive.hpp"
 #include "poolcert/csr_batch.hpp"
 #include "poolcert/dns_records.hpp"
 #include "render_json.hpp"
@@ -29,7 +30,11 @@ Outcome run_plan(const PlanCliOptions& opt) {
   // DOMAIN.md: the DNS and the certificates must agree; say so before anything is requested.
   std::vector<std::string> warnings;
   for (const PoolSpec& spec : specs) {
+    std::vector<std::string> found = unused_field_warnings(spec);
     for (std::string& w : dns_coherence_warnings(spec, derive_dns_records(spec))) {
+      found.push_back(std::move(w));
+    }
+    for (std::string& w : found) {
       warnings.push_back(specs.size() > 1 ? spec.file.string() + ": " + w : std::move(w));
     }
   }

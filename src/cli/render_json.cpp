@@ -234,7 +234,7 @@ json profile_json(const Profile& p) {
   json rules = json::array();
   for (const NameRule& n : p.san_rules) {
     patterns.push_back(n.pattern);
-    json rule = {{"pattern", n.pattern}, {"why", n.why}};
+    json rule = {{"pattern", n.pattern}, {"why", n.why}, {"required", n.required}};
     rule.update(condition_json(n.condition));
     rules.push_back(std::move(rule));
   }

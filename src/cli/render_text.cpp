@@ -1,6 +1,9 @@
 #include "render_text.hpp"
 
 #include <algorithm>
+#include <set>
+
+#include "poolcert/derive.hpp"
 
 #include "cli_common.hpp"
 
@@ -73,11 +76,14 @@ std::string describe_rules(const PoolSpec& spec) {
                           ? "no product named, by the spec or its profiles: the profiles' own rules"
                           : "no product named: read with the rules of " + join(spec.rule_products) +
                                 " (every product its profiles apply to)";
+  std::set<std::string> used = placeholders_used(spec);  // a switch no profile names is moot
   std::vector<std::string> switches;
-  if (spec.auto_logon) switches.push_back("auto_logon");
-  if (spec.mobility) switches.push_back("mobility");
-  if (spec.public_im) switches.push_back("public_im");
-  if (spec.dns_load_balancing) switches.push_back("dns_load_balancing");
+  for (auto [name, on] : {std::pair{"auto_logon", spec.auto_logon},
+                          std::pair{"mobility", spec.mobility},
+                          std::pair{"public_im", spec.public_im},
+                          std::pair{"dns_load_balancing", spec.dns_load_balancing}}) {
+    if (on && used.count(name) != 0) switches.push_back(name);
+  }
   return rules + "; " + (switches.empty() ? "no switch on" : "on: " + join(switches));
 }
 

@@ -216,7 +216,8 @@ namespace {
 // One job, planned: where its files go and what happens to its key. Throws UsageError /
 // BadFileError for a key file no job may write.
 ServerJob plan_job(const PoolSpec& spec, const ServerSpec* server, const CertificateSpec& cert,
-                   const PlanOptions& options, std::map<fs::path, fs::path>& writer_of) {
+                   const PlanOptions& options, bool may_rekey,
+                   std::map<fs::path, fs::path>& writer_of) {
   ServerJob job;
   job.spec = &spec;
   job.server = server;
@@ -251,9 +252,9 @@ ServerJob plan_job(const PoolSpec& spec, const ServerSpec* server, const Certifi
                        "is not a regular file (a folder, pipe or device where the key goes): "
                        "move it away");
   }
-  job.action = !job.key_exists ? KeyAction::kCreate
-               : options.rekey ? KeyAction::kRekey
-                               : KeyAction::kReuse;
+  job.action = !job.key_exists              ? KeyAction::kCreate
+               : options.rekey && may_rekey ? KeyAction::kRekey
+                                            : KeyAction::kReuse;
   return job;
 }
 
@@ -272,13 +273,18 @@ std::vector<ServerJob> plan_jobs(const std::vector<PoolSpec>& specs, const PlanO
     for (const CertificateSpec& cert : spec.certificates) {
       if (!cert.profile.shared || !any_member) continue;
       if (pool_named) found.insert(spec.pool_fqdn);
-      jobs.push_back(plan_job(spec, nullptr, cert, options, writer_of));
+      // Every member uses the pool's key: a run for some members (--server MEMBER) reuses it,
+      // and only a run for the whole pool (no --server, or --server POOL) may rekey it.
+      bool whole_pool = wanted.empty() || pool_named;
+      jobs.push_back(plan_job(spec, nullptr, cert, options, whole_pool, writer_of));
     }
     for (const ServerSpec& server : spec.servers) {
       if (!wanted.empty() && wanted.count(server.fqdn) == 0) continue;
       found.insert(server.fqdn);
       for (const CertificateSpec& cert : spec.certificates) {
-        if (!cert.profile.shared) jobs.push_back(plan_job(spec, &server, cert, options, writer_of));
+        if (!cert.profile.shared) {
+          jobs.push_back(plan_job(spec, &server, cert, options, true, writer_of));
+        }
       }
     }
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <ctime>
+#include <set>
 #include <stdexcept>
 
 #include "poolcert/dns_name.hpp"
@@ -143,19 +144,19 @@ const std::vector<std::string>& known_placeholders() {
       // the pool and its names
       "pool_fqdn", "pool_host", "pool_domain", "sip_domain", "primary_sip_domain",
       "pool_in_sip_domain", "vip", "web_fqdn", "web_vip", "web_external_fqdn", "published_web_fqdn",
-      "webconf_fqdn", "access_fqdn", "av_fqdn", "external_vip", "xmpp_domain", "meet", "dialin",
+      "webconf_fqdn", "access_fqdn", "av_fqdn", "external_vip", "webconf_vip", "av_vip", "xmpp_domain", "meet", "dialin",
       "admin", "sign_in_port",
       // switches: one value "true" when on
       "auto_logon", "mobility", "public_im", "dns_load_balancing", "sip_internal_tcp",
       "sipinternal", "sipexternal", "lyncdiscover_cname",
       // one server's
-      "server_fqdn", "server_host", "server_address", "server_external_address"};
+      "server_fqdn", "server_host", "server_address", "server_external_address",
+      "server_webconf_address", "server_av_address"};
   return kNames;
 }
 
 bool is_server_placeholder(const std::string& name) {
-  return name == "server_fqdn" || name == "server_host" || name == "server_address" ||
-         name == "server_external_address";
+  return name.rfind("server_", 0) == 0;
 }
 
 std::string placeholder_family(const std::string& name) {
@@ -228,6 +229,10 @@ PatternVars pool_vars(const PoolSpec& spec) {
   vars["access_fqdn"] = optional_value(spec.access_fqdn);
   vars["av_fqdn"] = optional_value(spec.av_fqdn);
   vars["external_vip"] = optional_value(spec.external_vip);
+  // The web conferencing and A/V Edge may have addresses of their own; else the Access Edge's.
+  vars["webconf_vip"] =
+      optional_value(spec.webconf_vip.empty() ? spec.external_vip : spec.webconf_vip);
+  vars["av_vip"] = optional_value(spec.av_vip.empty() ? spec.external_vip : spec.av_vip);
   vars["xmpp_domain"] = spec.xmpp_domains.empty() ? spec.sip_domains : spec.xmpp_domains;
   vars["meet"] = spec.simple_urls.meet;
   vars["dialin"] = optional_value(spec.simple_urls.dialin);
@@ -250,6 +255,10 @@ PatternVars pattern_vars(const PoolSpec& spec, const ServerSpec& server) {
   vars["server_host"] = {host_label(server.fqdn)};
   vars["server_address"] = optional_value(server.address);
   vars["server_external_address"] = optional_value(server.external_address);
+  vars["server_webconf_address"] = optional_value(
+      server.webconf_address.empty() ? server.external_address : server.webconf_address);
+  vars["server_av_address"] =
+      optional_value(server.av_address.empty() ? server.external_address : server.av_address);
   return vars;
 }
 
@@ -396,6 +405,77 @@ CertificatePlan derive_plan(const PoolSpec& spec, const ServerSpec* server,
         names.finish(plan.common_name, "the subject CN (pattern " + profile.cn_pattern + ")");
   }
   return plan;
+}
+
+std::set<std::string> placeholders_used(const PoolSpec& spec) {
+  std::set<std::string> used;
+  auto add_pattern = [&](const std::string& p) {
+    for (const std::string& name : pattern_placeholders(p)) used.insert(name);
+  };
+  auto add_condition = [&](const Condition& c) {
+    used.insert(c.when.begin(), c.when.end());
+    used.insert(c.unless.begin(), c.unless.end());
+  };
+  for (const CertificateSpec& cert : spec.certificates) {
+    const Profile& p = cert.profile;
+    add_pattern(p.cn_pattern);
+    for (const NameRule& rule : p.san_rules) {
+      add_pattern(rule.pattern);
+      add_condition(rule.condition);
+    }
+    for (const EkuWhen& e : p.eku_when) used.insert(e.when);
+    for (const DnsRecordRule& rule : p.dns_records) {
+      for (const std::string* f : {&rule.name, &rule.address, &rule.target, &rule.port}) {
+        add_pattern(*f);
+      }
+      add_condition(rule.condition);
+    }
+  }
+  return used;
+}
+
+std::vector<std::string> unused_field_warnings(const PoolSpec& spec) {
+  std::set<std::string> used = placeholders_used(spec);
+  auto any_server = [&](std::string ServerSpec::*member) {
+    return std::any_of(spec.servers.begin(), spec.servers.end(),
+                       [&](const ServerSpec& s) { return !(s.*member).empty(); });
+  };
+  const std::pair<const char*, bool> facts[] = {  // placeholder, given
+      {"vip", !spec.vip.empty()},
+      {"web_fqdn", !spec.web_fqdn.empty()},
+      {"web_vip", !spec.web_vip.empty()},
+      {"web_external_fqdn", !spec.web_external_fqdn.empty()},
+      {"published_web_fqdn", !spec.published_web_fqdns.empty()},
+      {"webconf_fqdn", !spec.webconf_fqdn.empty()},
+      {"access_fqdn", !spec.access_fqdn.empty()},
+      {"av_fqdn", !spec.av_fqdn.empty()},
+      {"external_vip", !spec.external_vip.empty()},
+      {"webconf_vip", !spec.webconf_vip.empty()},
+      {"av_vip", !spec.av_vip.empty()},
+      {"xmpp_domain", !spec.xmpp_domains.empty()},
+      {"meet", !spec.simple_urls.meet.empty()},
+      {"dialin", !spec.simple_urls.dialin.empty()},
+      {"admin", !spec.simple_urls.admin.empty()},
+      {"server_address", any_server(&ServerSpec::address)},
+      {"server_external_address", any_server(&ServerSpec::external_address)},
+      {"server_webconf_address", any_server(&ServerSpec::webconf_address)},
+      {"server_av_address", any_server(&ServerSpec::av_address)},
+  };
+  std::string profiles;
+  for (const CertificateSpec& c : spec.certificates) {
+    profiles += (profiles.empty() ? "" : ", ") + c.profile.name;
+  }
+  std::vector<std::string> out;
+  for (auto [placeholder, given] : facts) {
+    if (!given || used.count(placeholder) != 0) continue;
+    std::string p = placeholder;
+    std::string field = p == "meet" || p == "dialin" || p == "admin" ? "[simple_urls] " + p
+                        : p.rfind("server_", 0) == 0                ? "[[server]] " + p.substr(7)
+                        : p == "xmpp_domain" || p == "published_web_fqdn" ? "[pool] " + p + "s"
+                                                                          : "[pool] " + p;
+    out.push_back(field + " is given, but no profile of this spec uses it (" + profiles + ")");
+  }
+  return out;
 }
 
 std::string today_utc() {

@@ -38,7 +38,10 @@ std::string expand_one(const std::string& pattern, const PatternVars& vars, std:
     auto it = vars.find(p);
     if (it != vars.end() && it->second.empty()) {
       missing = p;
-      return "<" + p + ">";
+      // One server's missing value names the server: two members are two records.
+      auto server = vars.find("server_fqdn");
+      bool per_server = is_server_placeholder(p) && server != vars.end();
+      return "<" + p + (per_server ? " of " + server->second.front() : "") + ">";
     }
   }
   std::vector<std::string> out = expand_pattern(pattern, vars);
@@ -208,6 +211,13 @@ std::vector<std::string> dns_coherence_warnings(const PoolSpec& spec,
   for (const ServerSpec& server : spec.servers) plans.push_back(derive_plans(spec, server));
   for (const DnsRecord& r : records) {
     std::string label = r.type + " " + r.name;
+    if (r.type == "CNAME" && !in_domain(r.target, zone_of(spec, r.name))) {
+      // L13 (autodiscover): "CNAME redirection to different domains is not supported over HTTPS".
+      warnings.push_back(label + " -> " + r.target + ": the target is outside " +
+                         zone_of(spec, r.name) +
+                         ": CNAME redirection to different domains is not supported over HTTPS "
+                         "(L13); use an A record ([dns] lyncdiscover_cname = false)");
+    }
     if (r.type != "SRV") continue;
     std::string domain = srv_domain(r.name);
     if (!in_domain(r.target, domain)) {
@@ -243,9 +253,19 @@ std::vector<std::string> dns_placeholder_warnings(const std::vector<DnsRecord>& 
   for (const DnsRecord& r : records) {
     if (!r.placeholder) continue;
     std::string field = r.address.substr(1, r.address.size() - 2);
-    std::string give = field == "server_address"            ? "[[server]] address"
-                       : field == "server_external_address" ? "[[server]] external_address"
-                                                            : "[pool] " + field;
+    std::string server;
+    if (std::size_t of = field.find(" of "); of != std::string::npos) {
+      server = field.substr(of + 4);
+      field.resize(of);
+    }
+    std::string give = field.rfind("server_", 0) == 0
+                           ? "[[server]] " + field.substr(7) + " of " + server
+                           : "[pool] " + field;
+    if (field == "server_webconf_address" || field == "server_av_address") {
+      give += " (or external_address)";
+    } else if (field == "webconf_vip" || field == "av_vip") {
+      give += " (or external_vip)";
+    }
     warnings.push_back(r.type + " " + r.name + ": address " + r.address +
                        " is not in the spec (give " + give + "); printed as a placeholder");
   }

@@ -18,15 +18,6 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
-std::string certificate_field(const Value& root, std::size_t index) {
-  const auto& t = root.as_table();
-  auto list = t.find("certificate");
-  if (list == t.end()) return "profile";
-  const auto& entry = list->second.as_array().at(index).as_table();
-  return "certificate[" + std::to_string(index) + "]" +
-         (entry.count("profile") != 0 ? ".profile" : "");
-}
-
 std::string applies_to_text(const Profile& p) {
   std::string out = "it applies to " + (p.products.empty() ? "every product" : join(p.products));
   if (!p.products_source.empty()) out += "; " + p.products_source;
@@ -38,38 +29,10 @@ const Value* pool_value(const Reader& r, const Value& root, const char* key) {
   return pool == nullptr ? nullptr : r.find(*pool, key);
 }
 
-// Every placeholder and switch the spec's profiles name, in patterns and conditions.
-std::set<std::string> names_used(const PoolSpec& spec) {
-  std::set<std::string> used;
-  auto add_pattern = [&](const std::string& p) {
-    for (const std::string& name : pattern_placeholders(p)) used.insert(name);
-  };
-  auto add_condition = [&](const Condition& c) {
-    used.insert(c.when.begin(), c.when.end());
-    used.insert(c.unless.begin(), c.unless.end());
-  };
-  for (const CertificateSpec& cert : spec.certificates) {
-    const Profile& p = cert.profile;
-    add_pattern(p.cn_pattern);
-    for (const NameRule& rule : p.san_rules) {
-      add_pattern(rule.pattern);
-      add_condition(rule.condition);
-    }
-    for (const EkuWhen& e : p.eku_when) used.insert(e.when);
-    for (const DnsRecordRule& rule : p.dns_records) {
-      for (const std::string* f : {&rule.name, &rule.address, &rule.target, &rule.port}) {
-        add_pattern(*f);
-      }
-      add_condition(rule.condition);
-    }
-  }
-  return used;
-}
-
 // A switch turned on, or a field given, that no profile of the spec uses would be silently
 // ignored: refused instead.
 void check_fields_used(const Reader& r, const Value& root, const PoolSpec& spec) {
-  std::set<std::string> used = names_used(spec);
+  std::set<std::string> used = placeholders_used(spec);
   std::string profiles;
   for (const CertificateSpec& c : spec.certificates) {
     profiles += (profiles.empty() ? "" : ", ") + c.profile.name;
@@ -80,17 +43,21 @@ void check_fields_used(const Reader& r, const Value& root, const PoolSpec& spec)
     const char* placeholder;
     bool given;
   };
+  const Value* pool = r.find(root, "pool");
+  const Value* dns = r.find(root, "dns");
+  bool mobility_asked = spec.mobility && pool != nullptr && r.find(*pool, "mobility") != nullptr;
+  // Switches and settings ask for an effect; facts that no profile uses (an address, a web
+  // FQDN) are only a warning (unused_field_warnings, shown by plan and dns).
   const Field fields[] = {
+      {"pool", "mobility", "mobility", mobility_asked},
       {"pool", "public_im", "public_im", spec.public_im},
       {"pool", "dns_load_balancing", "dns_load_balancing", spec.dns_load_balancing},
-      {"pool", "access_fqdn", "access_fqdn", !spec.access_fqdn.empty()},
-      {"pool", "av_fqdn", "av_fqdn", !spec.av_fqdn.empty()},
-      {"pool", "external_vip", "external_vip", !spec.external_vip.empty()},
-      {"pool", "xmpp_domains", "xmpp_domain", !spec.xmpp_domains.empty()},
-      {"pool", "published_web_fqdns", "published_web_fqdn", !spec.published_web_fqdns.empty()},
       {"dns", "sipinternal", "sipinternal", spec.dns.sipinternal},
       {"dns", "sipexternal", "sipexternal", spec.dns.sipexternal},
       {"dns", "lyncdiscover_cname", "lyncdiscover_cname", spec.dns.lyncdiscover_cname},
+      {"dns", "sip_internal_tcp", "sip_internal_tcp", spec.dns.sip_internal_tcp},
+      {"dns", "sign_in_port", "sign_in_port",
+       dns != nullptr && r.find(*dns, "sign_in_port") != nullptr},
   };
   for (const Field& f : fields) {
     if (!f.given || used.count(f.placeholder) != 0) continue;
@@ -98,6 +65,44 @@ void check_fields_used(const Reader& r, const Value& root, const PoolSpec& spec)
     const Value* v = table == nullptr ? nullptr : r.find(*table, f.key);
     r.fail(v != nullptr ? *v : root, std::string(f.table) + "." + f.key,
            "no profile of this spec uses it (profiles: " + profiles + "): it would change nothing");
+  }
+}
+
+// The spec field that gives a placeholder its value.
+std::string placeholder_field(const std::string& placeholder) {
+  if (placeholder == "meet" || placeholder == "dialin" || placeholder == "admin") {
+    return "simple_urls." + placeholder;
+  }
+  if (placeholder == "xmpp_domain" || placeholder == "published_web_fqdn") {
+    return "pool." + placeholder + "s";
+  }
+  if (placeholder == "server_address" || placeholder == "server_external_address") {
+    return "server[]." + placeholder.substr(7);
+  }
+  return "pool." + placeholder;
+}
+
+// A name a profile requires (`required = true`: S2's web conferencing FQDN on the Edge
+// certificate, the external web FQDN of a web external certificate) must be derived: a spec
+// that does not give its field is refused, not silently given a certificate without it.
+void check_required_names(const Reader& r, const Value& root, const PoolSpec& spec) {
+  if (spec.servers.empty()) return;
+  PatternVars vars = pattern_vars(spec, spec.servers.front());
+  for (const CertificateSpec& cert : spec.certificates) {
+    for (const NameRule& rule : cert.profile.san_rules) {
+      if (!rule.required || !condition_holds(rule.condition, vars)) continue;
+      if (!expand_pattern(rule.pattern, vars).empty()) continue;
+      std::string missing;
+      for (const std::string& p : pattern_placeholders(rule.pattern)) {
+        if (vars[p].empty() && missing.empty()) missing = p;
+      }
+      std::string field = placeholder_field(missing);
+      const Value* pool = r.find(root, "pool");
+      r.fail(pool != nullptr ? *pool : root, field,
+             "missing: profile " + cert.profile.name + " needs " + rule.pattern + " on the " +
+                 (cert.name.empty() ? "" : cert.name + " ") + "certificate" +
+                 (rule.why.empty() ? "" : " (" + rule.why + ")"));
+    }
   }
 }
 
@@ -162,6 +167,15 @@ void check_exclusive_names(const Reader& r, const Value& root, const PoolSpec& s
 }
 
 }  // namespace
+
+std::string certificate_field(const Value& root, std::size_t index) {
+  const auto& t = root.as_table();
+  auto list = t.find("certificate");
+  if (list == t.end()) return "profile";
+  const auto& entry = list->second.as_array().at(index).as_table();
+  return "certificate[" + std::to_string(index) + "]" +
+         (entry.count("profile") != 0 ? ".profile" : "");
+}
 
 const Value& certificate_place(const Reader& r, const Value& root, std::size_t index) {
   const Value* list = r.find(root, "certificate");
@@ -245,6 +259,7 @@ void resolve_mobility(const Reader& r, const Value& root, PoolSpec& spec) {
 }
 
 void check_spec_rules(const Reader& r, const Value& root, const PoolSpec& spec) {
+  check_required_names(r, root, spec);
   check_wildcard_used(r, root, spec);
   check_dns_load_balancing(r, root, spec);
   check_exclusive_names(r, root, spec);

@@ -63,9 +63,12 @@ void read_pool(const Reader& r, const Value& pool, PoolSpec& spec) {
   r.reject_unknown(pool, "pool.",
                    {"fqdn", "sip_domains", "vip", "web_fqdn", "web_vip", "web_external_fqdn",
                     "published_web_fqdns", "webconf_fqdn", "access_fqdn", "av_fqdn", "external_vip",
-                    "xmpp_domains", "auto_logon", "mobility", "public_im", "dns_load_balancing"});
-  for (auto [key, target] : {std::pair{"vip", &spec.vip}, std::pair{"web_vip", &spec.web_vip},
-                             std::pair{"external_vip", &spec.external_vip}}) {
+                    "webconf_vip", "av_vip", "xmpp_domains", "auto_logon", "mobility", "public_im",
+                    "dns_load_balancing"});
+  for (auto [key, target] :
+       {std::pair{"vip", &spec.vip}, std::pair{"web_vip", &spec.web_vip},
+        std::pair{"external_vip", &spec.external_vip}, std::pair{"webconf_vip", &spec.webconf_vip},
+        std::pair{"av_vip", &spec.av_vip}}) {
     if (const Value* v = r.find(pool, key)) *target = ipv4_at(r, *v, std::string("pool.") + key);
   }
   const char* one_host = "names one host";
@@ -252,7 +255,9 @@ void read_server(const Reader& r, const Value& servers, std::size_t index,
   std::string prefix = "server[" + std::to_string(index) + "].";
   r.expect(v, toml::value_t::table, "server[" + std::to_string(index) + "]");
   r.reject_unknown(
-      v, prefix, {"fqdn", "address", "external_address", "extra_sans", "certificate_sans", "key"});
+      v, prefix,
+      {"fqdn", "address", "external_address", "webconf_address", "av_address", "extra_sans",
+       "certificate_sans", "key"});
   ServerSpec server;
   const Value& fqdn = r.require(v, "fqdn", prefix + "fqdn");
   server.fqdn = r.dns_name_at(fqdn, prefix + "fqdn", false, "a server FQDN names one host");
@@ -265,16 +270,26 @@ void read_server(const Reader& r, const Value& servers, std::size_t index,
                std::to_string(first.location().line()) + ")");
   }
   if (const Value* a = r.find(v, "address")) server.address = ipv4_at(r, *a, prefix + "address");
-  if (const Value* a = r.find(v, "external_address")) {
-    server.external_address = ipv4_at(r, *a, prefix + "external_address");
+  for (auto [key, target] : {std::pair{"external_address", &server.external_address},
+                             std::pair{"webconf_address", &server.webconf_address},
+                             std::pair{"av_address", &server.av_address}}) {
+    if (const Value* a = r.find(v, key)) *target = ipv4_at(r, *a, prefix + key);
   }
   read_server_names(r, v, prefix, spec, server);
   server.key = spec.key;
   if (const Value* key = r.find(v, "key")) {
+    bool own = std::any_of(spec.certificates.begin(), spec.certificates.end(),
+                           [](const CertificateSpec& c) { return !c.profile.shared; });
+    if (!own) {
+      r.fail(*key, prefix + "key",
+             "every certificate of this spec is shared by the pool: a server's own key would "
+             "apply to none; give the key in [key]");
+    }
     server.key = key_at(r, *key, prefix + "key.", spec.key);
     check_key_allowed(r, *key, prefix + "key", spec, server.key, false);
   }
   for (const CertificateSpec& cert : spec.certificates) {
+    if (cert.profile.shared) continue;  // the pool's: derived once, check_shared_plans
     try {
       derive_plan(spec, server, cert);  // the profile's patterns must give valid names
     } catch (const std::invalid_argument& e) {
@@ -373,6 +388,22 @@ void read_key(const Reader& r, const Value& root, PoolSpec& spec) {
   }
 }
 
+// A shared certificate is the pool's: derived once, and a name it cannot derive is the pool's
+// mistake, said at the certificate's profile.
+void check_shared_plans(const Reader& r, const Value& root, const PoolSpec& spec) {
+  for (std::size_t i = 0; i < spec.certificates.size(); ++i) {
+    const CertificateSpec& cert = spec.certificates[i];
+    if (!cert.profile.shared) continue;
+    try {
+      derive_plan(spec, nullptr, cert);
+    } catch (const std::invalid_argument& e) {
+      std::string which = cert.name.empty() ? "" : " " + cert.name;
+      r.fail(certificate_place(r, root, i), certificate_field(root, i),
+             "cannot derive the" + which + " certificate of the pool: " + std::string(e.what()));
+    }
+  }
+}
+
 void read_servers(const Reader& r, const Value& root, PoolSpec& spec) {
   const Value* servers = r.find(root, "server");
   if (servers == nullptr) r.fail(root, "server", "no [[server]]: list at least one server");
@@ -419,6 +450,7 @@ PoolSpec load_spec(const fs::path& file, const ProfileSearch& search) {
   read_key(r, root, spec);
   if (const Value* subject = r.find(root, "subject")) read_subject(r, *subject, spec);
   read_servers(r, root, spec);
+  check_shared_plans(r, root, spec);
   check_spec_rules(r, root, spec);
   try {
     derive_dns_records(spec);  // the profile's record rules must give valid names for this pool

@@ -23,7 +23,9 @@ void resolve_mobility(const Reader& r, const Value& root, PoolSpec& spec);
 // has its addresses, no other role holds a name a profile keeps to itself.
 void check_spec_rules(const Reader& r, const Value& root, const PoolSpec& spec);
 
-// The place of the certificate `index` of the spec's [[certificate]] list, or of `profile`.
+// The place of the certificate `index` of the spec's [[certificate]] list, or of `profile`, and
+// its dotted field.
 const Value& certificate_place(const Reader& r, const Value& root, std::size_t index);
+std::string certificate_field(const Value& root, std::size_t index);
 
 }  // namespace poolcert::toml_layer

@@ -76,14 +76,17 @@ std::vector<Candidate> distinct_candidates(const std::vector<InputCertificate>& 
   return candidates;
 }
 
+bool valid_at(const Candidate& c, std::time_t at) {
+  return c.facts.not_before && c.facts.not_after && *c.facts.not_before <= at &&
+         at <= *c.facts.not_after;
+}
+
 // Of several certificates for one server, the one to check: valid at `at` first, then the one
 // that lasts longest, then the newest.
 bool better(const Candidate& a, const Candidate& b, std::time_t at) {
-  auto valid = [at](const Candidate& c) {
-    return c.facts.not_before && c.facts.not_after && *c.facts.not_before <= at &&
-           at <= *c.facts.not_after;
-  };
-  if (valid(a) != valid(b)) return valid(a);
+  bool valid_a = valid_at(a, at);
+  bool valid_b = valid_at(b, at);
+  if (valid_a != valid_b) return valid_a;
   if (a.facts.not_after != b.facts.not_after) return a.facts.not_after > b.facts.not_after;
   return a.facts.not_before > b.facts.not_before;
 }
@@ -228,8 +231,12 @@ bool VerifyReport::failed() const {
 
 std::vector<ExpectedCertificate> expected_certificates(const PoolSpec& spec,
                                                        const VerifyOptions& options) {
+  bool has_shared = std::any_of(spec.certificates.begin(), spec.certificates.end(),
+                                [](const CertificateSpec& c) { return c.profile.shared; });
   for (const std::string& name : options.servers) {
-    bool known = std::any_of(spec.servers.begin(), spec.servers.end(),
+    // A member, or the pool for the certificates its members share.
+    bool known = (has_shared && name == spec.pool_fqdn) ||
+                 std::any_of(spec.servers.begin(), spec.servers.end(),
                              [&](const ServerSpec& s) { return s.fqdn == name; });
     if (!known) throw UsageError("--server " + name + ": no such server in " + spec.file.string());
   }
@@ -328,6 +335,9 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<ExpectedCertificate>
     auto [begin, end] = by_name.equal_range(t.pairing_name());
     for (auto it = begin; it != end; ++it) {
       Candidate* c = it->second;
+      // A shared certificate is found by its CN (sip.<D> for the Edge), which a Front End's
+      // certificate also carries as a SAN: only a certificate with that CN is the pool's.
+      if (t.plan.shared && !same_dns_name(c->facts.common_name, t.plan.common_name)) continue;
       if (!c->used && (t.paired == nullptr || better_by_name(*c, *t.paired, t.plan, options.at))) {
         t.paired = c;
       }
@@ -345,8 +355,16 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<ExpectedCertificate>
       if (c->used || c->chain_material) continue;
       bool same_key = c->facts.spki_sha256 == t.paired->facts.spki_sha256;
       if (t.plan.shared && !same_key) {
-        c->used = true;  // another key for what the members share: pool.same-certificate's
-        t.rivals.push_back(c);
+        // Another key for what the members share, current and with its CN: a second
+        // certificate given to some member (pool.same-certificate's); one that has expired, or
+        // that only shares a SAN (a Front End's sip.<D>), is not.
+        if (!same_dns_name(c->facts.common_name, t.plan.common_name)) continue;
+        c->used = true;
+        if (valid_at(*c, options.at)) {
+          t.rivals.push_back(c);
+        } else {
+          report.superseded.push_back(superseded_by(*c, t));
+        }
       } else if (!t.spki) {
         c->used = true;
         report.superseded.push_back(superseded_by(*c, t));

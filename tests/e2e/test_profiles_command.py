@@ -24,11 +24,13 @@ def as_list(value):
 
 
 def san_rule(entry):
-    """A [san] dns entry, a pattern or a table {name, when, unless, why}, as --json lists it."""
+    """A [san] dns entry, a pattern or a table {name, when, unless, why, required}, as --json
+    lists it."""
     if isinstance(entry, str):
         entry = {"name": entry}
     return {"pattern": entry["name"], "when": as_list(entry.get("when")),
-            "unless": as_list(entry.get("unless")), "why": entry.get("why", "")}
+            "unless": as_list(entry.get("unless")), "why": entry.get("why", ""),
+            "required": entry.get("required", False)}
 
 
 def expected_verify(data):
@@ -191,7 +193,8 @@ class ProfilesCommand(unittest.TestCase):
             (mine, old) = self.listing(Path(tmp) / "mine.toml", Path(tmp) / "old.toml", cwd=tmp)
             self.assertEqual(mine["san_rules"][2], {"pattern": "{pool_in_sip_domain}",
                                                     "when": ["auto_logon", "public_im"],
-                                                    "unless": ["mobility"], "why": ""})
+                                                    "unless": ["mobility"], "why": "",
+                                                    "required": False})
             self.assertEqual((mine["shared"], mine["eku_request_when"]),
                              (True, {"public_im": ["clientAuth"]}))
             self.assertEqual(mine["verify"], {"cdp": "warn", "cdp_http": "warn", "aia": "ignore",

@@ -214,6 +214,10 @@ class SharedKeys(SpecCase):
         again = self.poolcert_json(["csr", spec.name, "--server", "edge02.contoso.net"])
         self.assertEqual(again["summary"]["reused"], 2)
         self.assertEqual(key.read_bytes(), made, "the pool's key is kept")
+        # --rekey for one member never replaces the key every member uses.
+        member = self.poolcert_json(["csr", spec.name, "--server", "edge01.contoso.net", "--rekey"])
+        self.assertEqual((member["summary"]["reused"], member["summary"]["rekeyed"]), (2, 0))
+        self.assertEqual(key.read_bytes(), made, "a member's --rekey kept the pool's key")
         rekey = self.poolcert_json(["csr", spec.name, "--server", "sfbedge.contoso.com", "--rekey"])
         self.assertEqual(rekey["summary"]["rekeyed"], 2)
         backup = self.tmp / rekey["servers"][1]["key_backup"]  # relative to the spec's folder
@@ -230,11 +234,41 @@ class SharedKeys(SpecCase):
                           "sfbedge.contoso.com.edge-internal.key"])
 
 
+class SharedKeysRefusals(SpecCase):
+    def test_a_servers_own_key_where_every_certificate_is_shared_is_refused(self):
+        # It would apply to no certificate (a shared certificate takes the pool's [key]).
+        text = EDGE.replace('fqdn = "edge01.contoso.net"\n',
+                            'fqdn = "edge01.contoso.net"\nkey = { type = "rsa", bits = 4096 }\n')
+        self.refused(text, *place(text, "{ type"), "server[0].key", "shared by the pool")
+
+
 class DnsRecordsOfFieldsNotGiven(SpecCase):
     def test_a_record_naming_a_field_not_given_is_not_made(self):
-        # As a SAN pattern gives no name then: an Edge spec without webconf_fqdn gets no webconf
-        # A record (it was refused, "label '<webconf_fqdn>' contains '<'"); the A records whose
-        # address is not given are printed as placeholders, with a warning.
+        # As a SAN pattern gives no name then: a reverse proxy without a dial-in URL gets no
+        # dial-in A record (it was refused, "label '<dialin>' contains '<'").
+        text = """product = "sfb2019"
+profile = "lync-sfb-reverse-proxy"
+[pool]
+fqdn = "rp.contoso.com"
+sip_domains = ["contoso.com"]
+web_external_fqdn = "webext.contoso.com"
+vip = "131.107.155.60"
+[simple_urls]
+meet = ["meet.contoso.com"]
+[[server]]
+fqdn = "rp.contoso.com"
+"""
+        spec = self.write_spec(text)
+        rc, out, err = self.poolcert(["dns", spec.name, "--format", "json"])
+        self.assertEqual(rc, 0, err)
+        names = {(r["type"], r["name"]) for r in json.loads(out)["records"]}
+        self.assertIn(("A", "meet.contoso.com"), names)
+        self.assertIn(("A", "webext.contoso.com"), names)
+        self.assertFalse([n for _, n in names if "<" in n or "dialin" in n], names)
+
+    def test_a_required_name_without_its_field_is_refused(self):
+        # S2: the web conferencing Edge FQDN is on the Edge external certificate: without
+        # [pool] webconf_fqdn the certificate would lack it (it was silently left out).
         text = """product = "sfb2019"
 profile = "lync-sfb-edge-external"
 [pool]
@@ -243,16 +277,70 @@ sip_domains = ["contoso.com"]
 [[server]]
 fqdn = "edge01.contoso.net"
 """
+        self.refused(text, *place(text, "[pool]"), "pool.webconf_fqdn",
+                     "needs {webconf_fqdn}")
+
+    def test_edge_placeholders_name_each_member(self):
+        # With DNS load balancing and no external_address, one placeholder per member (they
+        # collapsed into one record), each warning naming its server.
+        text = """product = "sfb2019"
+profile = "lync-sfb-edge-external"
+[pool]
+fqdn = "sfbedge.contoso.com"
+sip_domains = ["contoso.com"]
+webconf_fqdn = "webcon.contoso.com"
+dns_load_balancing = true
+[[server]]
+fqdn = "edge01.contoso.net"
+address = "10.0.1.1"
+[[server]]
+fqdn = "edge02.contoso.net"
+address = "10.0.1.2"
+"""
         spec = self.write_spec(text)
         rc, out, err = self.poolcert(["dns", spec.name, "--format", "json"])
         self.assertEqual(rc, 0, err)
         doc = json.loads(out)
-        names = {(r["type"], r["name"]) for r in doc["records"]}
-        self.assertIn(("A", "sip.contoso.com"), names)
-        self.assertIn(("SRV", "_sip._tls.contoso.com"), names)
-        self.assertFalse([n for _, n in names if "<" in n or "webconf" in n], names)
-        self.assertTrue(all(r["placeholder"] for r in doc["records"] if r["type"] == "A"))
-        self.assertTrue(any("external_vip" in w for w in doc["warnings"]), doc["warnings"])
+        sip = [r for r in doc["records"] if r["name"] == "sip.contoso.com"]
+        self.assertEqual(sorted(r["address"] for r in sip),
+                         ["<server_external_address of edge01.contoso.net>",
+                          "<server_external_address of edge02.contoso.net>"])
+        self.assertTrue(any("external_address of edge02.contoso.net" in w for w in doc["warnings"]),
+                        doc["warnings"])
+
+    def test_a_cname_to_another_domain_is_a_warning(self):
+        # L13: "CNAME redirection to different domains is not supported over HTTPS".
+        text = """product = "sfb2019"
+profile = "lync-sfb-reverse-proxy"
+[pool]
+fqdn = "rp.contoso.com"
+sip_domains = ["contoso.com", "fabrikam.com"]
+web_external_fqdn = "webext.contoso.com"
+vip = "131.107.155.60"
+[dns]
+lyncdiscover_cname = true
+[[server]]
+fqdn = "rp.contoso.com"
+"""
+        spec = self.write_spec(text)
+        rc, out, err = self.poolcert(["dns", spec.name, "--format", "json"])
+        self.assertEqual(rc, 0, err)
+        doc = json.loads(out)
+        cnames = {r["name"]: r["target"] for r in doc["records"] if r["type"] == "CNAME"}
+        self.assertEqual(cnames, {"lyncdiscover.contoso.com": "webext.contoso.com",
+                                  "lyncdiscover.fabrikam.com": "webext.contoso.com"})
+        cross = [w for w in doc["warnings"] if "not supported over HTTPS" in w]
+        self.assertEqual(len(cross), 1, doc["warnings"])
+        self.assertIn("lyncdiscover.fabrikam.com", cross[0])
+
+    def test_unused_facts_are_a_warning(self):
+        # A field no profile uses is harmless but goes nowhere: plan says so (a switch no profile
+        # uses is refused instead, test_a_switch_no_profile_uses_is_refused).
+        text = HEAD.replace("[pool]\n", "[pool]\naccess_fqdn = \"access.contoso.com\"\n") + CERTS + SERVERS
+        spec = self.write_spec(text)
+        rc, out, err = self.poolcert(["plan", spec.name])
+        self.assertEqual(rc, 0, err)
+        self.assertIn("[pool] access_fqdn is given, but no profile of this spec uses it", err)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,8 @@ PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 # ({pool_in_sip_domain} is aligned with {sip_domain}); a pattern may name one family.
 FAMILY = {"sip_domain": "sip_domain", "pool_in_sip_domain": "sip_domain", "meet": "meet",
           "xmpp_domain": "xmpp_domain", "published_web_fqdn": "published_web_fqdn"}
-SERVER_PLACEHOLDERS = {"server_fqdn", "server_host", "server_address", "server_external_address"}
+SERVER_PLACEHOLDERS = {"server_fqdn", "server_host", "server_address", "server_external_address",
+                       "server_webconf_address", "server_av_address"}
 RSA_ONLY_USAGES = {"keyEncipherment", "dataEncipherment"}  # RFC 5480 3: never on an EC key
 
 # The pool of the specs written here. The SIP domains are not sorted, nor are the servers.
@@ -51,7 +52,8 @@ SERVER_ADDRESSES = {"fe02.example.local": ("10.1.2.12", "192.0.2.12"),
 POOL_FIELDS = {"vip": "10.1.2.3", "web_fqdn": "web-int.example.local", "web_vip": "10.1.2.4",
                "web_external_fqdn": "web.example.com", "webconf_fqdn": "webconf.example.com",
                "access_fqdn": "access.example.com", "av_fqdn": "av.example.com",
-               "external_vip": "192.0.2.10", "xmpp_domains": ["example.com", "example.org"],
+               "external_vip": "192.0.2.10", "webconf_vip": "192.0.2.20", "av_vip": "192.0.2.30",
+               "xmpp_domains": ["example.com", "example.org"],
                "published_web_fqdns": ["dirweb.example.com", "web2.example.net"]}
 FIELD_PLACEHOLDER = {"xmpp_domains": "xmpp_domain", "published_web_fqdns": "published_web_fqdn"}
 POOL_SWITCHES = ["auto_logon", "mobility", "public_im", "dns_load_balancing"]
@@ -199,6 +201,9 @@ def pool_values(pool, simple_urls, dns_settings, mobility):
     }
     for field in ("vip", "web_vip", "external_vip"):
         values[field] = one(pool.get(field))
+    # The web conferencing and A/V Edge's own VIPs, else the Access Edge's.
+    for field in ("webconf_vip", "av_vip"):
+        values[field] = one(pool.get(field, pool.get("external_vip")))
     for field in ("web_fqdn", "web_external_fqdn", "webconf_fqdn", "access_fqdn", "av_fqdn"):
         values[field] = one(dns(pool.get(field, "")))
     for field in ("dialin", "admin"):
@@ -212,7 +217,10 @@ def server_values(pool_vals, server):
     fqdn = dns(server["fqdn"])
     return {**pool_vals, "server_fqdn": [fqdn], "server_host": [fqdn.split(".")[0]],
             "server_address": one(server.get("address")),
-            "server_external_address": one(server.get("external_address"))}
+            "server_external_address": one(server.get("external_address")),
+            "server_webconf_address": one(server.get("webconf_address",
+                                                     server.get("external_address"))),
+            "server_av_address": one(server.get("av_address", server.get("external_address")))}
 
 
 def expand(pattern, values):
@@ -406,7 +414,8 @@ def profile_spec(profile_path, variant, product=None, key=None):
               [[certificate]] with names of its own, and each server's own names where the
               certificate is not shared;
     wildcard  full, with the simple-URL wildcard and wildcard extra names;
-    bare      only what the CN needs (a DNS record naming a field not given is not made),
+    bare      only what the CN and the names the profile requires (`required = true`: S2's web
+              conferencing FQDN) need (a DNS record naming a field not given is not made),
               auto_logon and mobility off, no [key] (the profile's default), no [[certificate]];
     defaults  every field the profile names given, no switch (each at the product's default)."""
     profile = load_toml(profile_path)
@@ -415,6 +424,9 @@ def profile_spec(profile_path, variant, product=None, key=None):
     wanted = used
     if variant == "bare":
         wanted = set(PLACEHOLDER.findall(profile["subject"]["cn"]))
+        for rule in profile["san"]["dns"]:
+            if isinstance(rule, dict) and rule.get("required", False):
+                wanted |= set(PLACEHOLDER.findall(rule["name"]))
     pool = {"fqdn": POOL_FQDN, "sip_domains": SIP_DOMAINS}
     pool.update({k: v for k, v in POOL_FIELDS.items() if FIELD_PLACEHOLDER.get(k, k) in wanted})
     settings = {"sign_in_port": 5062} if "sign_in_port" in wanted else {}

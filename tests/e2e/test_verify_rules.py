@@ -12,6 +12,7 @@ test time by the `openssl ca` test CA (testca.py) from poolcert's CSRs:
 - the Edge internal certificate, which Microsoft gives no SAN, passes without one (S2).
 """
 
+import datetime
 import json
 import unittest
 from pathlib import Path
@@ -281,6 +282,32 @@ class SharedCertificates(Case):
         self.assertIn("edge02.contoso.net has its own key", message)
         self.assertIn("ext-own.pem", message)
         self.assertNotIn("edge01.contoso.net has", message)
+
+    def test_a_front_end_certificate_is_no_rival_and_an_expired_one_is_superseded(self):
+        # Rivals are current certificates with the shared certificate's CN: a Front End's
+        # default certificate, which carries sip.contoso.com as a SAN, is another server's, and
+        # an expired Edge certificate for another key is the renewal's predecessor.
+        spec, out, issued = self.edge()
+        _, fe_csr = testca.openssl_csr(self.tmp, "fe", "/CN=eepool.contoso.com",
+                                       ["eepool.contoso.com", "sip.contoso.com"])
+        CA.issue(fe_csr, issued / "frontend.pem", eku=["serverAuth"])
+        _, old_csr = testca.openssl_csr(self.tmp, "old", "/CN=sip.contoso.com", EDGE_NAMES)
+        CA.issue(old_csr, issued / "old-edge.pem", eku=["serverAuth"],
+                 start=testca.utc_now() - datetime.timedelta(days=400), days=365)
+        rc, doc = self.verify(spec, issued)
+        checks, _ = self.entry(doc, EDGE_POOL, "edge-external")
+        self.assertEqual(checks["pool.same-certificate"]["status"], "pass",
+                         checks["pool.same-certificate"])
+        self.assertEqual([Path(u["cert"]).name for u in doc["unmatched"]], ["frontend.pem"])
+        self.assertEqual([Path(u["cert"]).name for u in doc["superseded"]], ["old-edge.pem"])
+        self.assertEqual(rc, 1)  # the Front End's certificate belongs to no server of this spec
+
+    def test_verify_takes_the_pool_for_its_shared_certificates(self):
+        spec, out, issued = self.edge()
+        rc, doc = self.verify(spec, issued, "--server", EDGE_POOL)
+        self.assertEqual(rc, 0, json.dumps(doc, indent=1))
+        self.assertEqual(sorted(e["certificate"] for e in doc["servers"]),
+                         ["edge-external", "edge-internal"])
 
     def test_pfx_bundles_the_shared_certificate_for_each_member(self):
         spec, out, issued = self.edge()
