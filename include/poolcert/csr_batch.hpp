@@ -64,8 +64,8 @@ struct PlanOptions {
 // (the pool's: `<pool>.<certificate>`), then one per server and certificate of its own. Writes
 // nothing. A --server keeps the jobs of that server and the shared ones of its pool (the pool
 // FQDN names those alone); --rekey rekeys a shared key only for the whole pool (no --server, or
-// the pool FQDN): a run for some members reuses the key every member uses. Throws UsageError when a --server names no server or pool of any spec,
-// or when two specs would write the same files.
+// the pool FQDN): a run for some members reuses the key every member uses. Throws UsageError when a
+// --server names no server or pool of any spec, or when two specs would write the same files.
 std::vector<ServerJob> plan_jobs(const std::vector<PoolSpec>& specs, const PlanOptions& options);
 
 // RunOptions say how to carry out the jobs.

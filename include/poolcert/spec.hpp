@@ -170,8 +170,8 @@ struct DnsSettings {
 
 // ServerSpec is one [[server]] of a spec.
 struct ServerSpec {
-  std::string fqdn;                     // validated, lower-case
-  std::string address;                  // its own IPv4 address, "" when not given
+  std::string fqdn;              // validated, lower-case
+  std::string address;           // its own IPv4 address, "" when not given
   std::string external_address;  // Edge: its external (perimeter) address (the Access Edge's)
   std::string webconf_address;   // Edge: the web conferencing Edge's, when not external_address
   std::string av_address;        // Edge: the A/V Edge's, when not external_address

@@ -3,8 +3,8 @@
 #include <memory>
 
 #include "commands.hpp"
-#include "poolcert/derive.hpp"
 #include "poolcert/csr_batch.hpp"
+#include "poolcert/derive.hpp"
 #include "poolcert/dns_records.hpp"
 #include "render_json.hpp"
 #include "render_text.hpp"

@@ -78,10 +78,10 @@ std::string describe_rules(const PoolSpec& spec) {
                                 " (every product its profiles apply to)";
   std::set<std::string> used = placeholders_used(spec);  // a switch no profile names is moot
   std::vector<std::string> switches;
-  for (auto [name, on] : {std::pair{"auto_logon", spec.auto_logon},
-                          std::pair{"mobility", spec.mobility},
-                          std::pair{"public_im", spec.public_im},
-                          std::pair{"dns_load_balancing", spec.dns_load_balancing}}) {
+  for (auto [name, on] :
+       {std::pair{"auto_logon", spec.auto_logon}, std::pair{"mobility", spec.mobility},
+        std::pair{"public_im", spec.public_im},
+        std::pair{"dns_load_balancing", spec.dns_load_balancing}}) {
     if (on && used.count(name) != 0) switches.push_back(name);
   }
   return rules + "; " + (switches.empty() ? "no switch on" : "on: " + join(switches));

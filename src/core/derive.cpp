@@ -144,8 +144,8 @@ const std::vector<std::string>& known_placeholders() {
       // the pool and its names
       "pool_fqdn", "pool_host", "pool_domain", "sip_domain", "primary_sip_domain",
       "pool_in_sip_domain", "vip", "web_fqdn", "web_vip", "web_external_fqdn", "published_web_fqdn",
-      "webconf_fqdn", "access_fqdn", "av_fqdn", "external_vip", "webconf_vip", "av_vip", "xmpp_domain", "meet", "dialin",
-      "admin", "sign_in_port",
+      "webconf_fqdn", "access_fqdn", "av_fqdn", "external_vip", "webconf_vip", "av_vip",
+      "xmpp_domain", "meet", "dialin", "admin", "sign_in_port",
       // switches: one value "true" when on
       "auto_logon", "mobility", "public_im", "dns_load_balancing", "sip_internal_tcp",
       "sipinternal", "sipexternal", "lyncdiscover_cname",
@@ -440,7 +440,8 @@ std::vector<std::string> unused_field_warnings(const PoolSpec& spec) {
     return std::any_of(spec.servers.begin(), spec.servers.end(),
                        [&](const ServerSpec& s) { return !(s.*member).empty(); });
   };
-  const std::pair<const char*, bool> facts[] = {  // placeholder, given
+  const std::pair<const char*, bool> facts[] = {
+      // placeholder, given
       {"vip", !spec.vip.empty()},
       {"web_fqdn", !spec.web_fqdn.empty()},
       {"web_vip", !spec.web_vip.empty()},
@@ -470,7 +471,7 @@ std::vector<std::string> unused_field_warnings(const PoolSpec& spec) {
     if (!given || used.count(placeholder) != 0) continue;
     std::string p = placeholder;
     std::string field = p == "meet" || p == "dialin" || p == "admin" ? "[simple_urls] " + p
-                        : p.rfind("server_", 0) == 0                ? "[[server]] " + p.substr(7)
+                        : p.rfind("server_", 0) == 0                 ? "[[server]] " + p.substr(7)
                         : p == "xmpp_domain" || p == "published_web_fqdn" ? "[pool] " + p + "s"
                                                                           : "[pool] " + p;
     out.push_back(field + " is given, but no profile of this spec uses it (" + profiles + ")");

@@ -186,7 +186,8 @@ NameRule name_rule_at(const Reader& r, const Value& v, const std::string& field)
   rule.pattern = pattern_at(r, r.require(v, "name", field + ".name"), field + ".name");
   rule.condition = condition_at(r, v, field + ".");
   if (const Value* why = r.find(v, "why")) rule.why = r.string_at(*why, field + ".why");
-  if (const Value* req = r.find(v, "required")) rule.required = bool_at(r, *req, field + ".required");
+  if (const Value* req = r.find(v, "required"))
+    rule.required = bool_at(r, *req, field + ".required");
   return rule;
 }
 

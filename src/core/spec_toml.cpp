@@ -254,10 +254,9 @@ void read_server(const Reader& r, const Value& servers, std::size_t index,
   const Value& v = servers.as_array()[index];
   std::string prefix = "server[" + std::to_string(index) + "].";
   r.expect(v, toml::value_t::table, "server[" + std::to_string(index) + "]");
-  r.reject_unknown(
-      v, prefix,
-      {"fqdn", "address", "external_address", "webconf_address", "av_address", "extra_sans",
-       "certificate_sans", "key"});
+  r.reject_unknown(v, prefix,
+                   {"fqdn", "address", "external_address", "webconf_address", "av_address",
+                    "extra_sans", "certificate_sans", "key"});
   ServerSpec server;
   const Value& fqdn = r.require(v, "fqdn", prefix + "fqdn");
   server.fqdn = r.dns_name_at(fqdn, prefix + "fqdn", false, "a server FQDN names one host");

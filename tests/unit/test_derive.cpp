@@ -7,9 +7,8 @@
 
 using namespace poolcert;
 using poolcert::test::name_rules;
-using poolcert::test::san_names;
 using poolcert::test::reference_spec;
-
+using poolcert::test::san_names;
 
 TEST_CASE("a pattern with {sip_domain} expands once per domain, in spec order") {
   PoolSpec spec = reference_spec();
@@ -38,8 +37,8 @@ TEST_CASE("the reference deployment derives the names of DOMAIN.md, CN first") {
   CertificatePlan plan = derive_plan(spec, spec.servers[0], spec.certificates[0]);
   CHECK(plan.common_name == "ocspool.company.local");
   CHECK(san_names(plan) == std::vector<std::string>{"ocspool.company.local", "sip.company.local",
-                                                "sip.company.com", "ocspool.company.com",
-                                                "ocssrv01.company.local"});
+                                                    "sip.company.com", "ocspool.company.com",
+                                                    "ocssrv01.company.local"});
   REQUIRE(plan.subject.size() == 2);
   CHECK(plan.subject[0] == std::pair<std::string, std::string>{"O", "Company"});
   CHECK(plan.subject[1] == std::pair<std::string, std::string>{"CN", "ocspool.company.local"});
@@ -53,8 +52,8 @@ TEST_CASE("the CN is added first even when no pattern names it, and duplicates c
   spec.servers[0].extra_sans = {"ocspool.company.local", "extra.company.local"};
   CertificatePlan plan = derive_plan(spec, spec.servers[0], spec.certificates[0]);
   CHECK(san_names(plan) == std::vector<std::string>{"ocspool.company.local", "sip.company.local",
-                                                "sip.company.com", "ocssrv01.company.local",
-                                                "extra.company.local"});
+                                                    "sip.company.com", "ocssrv01.company.local",
+                                                    "extra.company.local"});
 }
 
 TEST_CASE("a derived name that is not a DNS name is refused") {
@@ -81,7 +80,7 @@ TEST_CASE(
   spec.simple_urls.dialin = "dialin.company.com";
   CertificatePlan plan = derive_plan(spec, spec.servers[0], spec.certificates[0]);
   CHECK(san_names(plan) == std::vector<std::string>{"ocspool.company.local", "meet.company.com",
-                                                "meet.company.local", "dialin.company.com"});
+                                                    "meet.company.local", "dialin.company.com"});
 }
 
 TEST_CASE("a plan carries its certificate's name, profile, template and exportability") {

@@ -11,11 +11,10 @@
 
 using namespace poolcert;
 using poolcert::test::name_rules;
-using poolcert::test::san_names;
 using poolcert::test::reference_spec;
+using poolcert::test::san_names;
 
 namespace {
-
 
 KeySpec ecdsa(const char* curve) {
   return KeySpec{KeyType::kEcdsa, std::string(curve) == "P-384" ? 384 : 256, curve, false};
@@ -117,9 +116,9 @@ TEST_CASE("the simple-URL wildcard replaces the names it covers and comes after 
   spec.simple_urls.wildcard = "*.contoso.com";
   spec.servers[0].extra_sans = {"extra.contoso.com"};
   CertificatePlan plan = derive_plan(spec, spec.servers[0], spec.certificates[0]);
-  CHECK(san_names(plan) == std::vector<std::string>{"ocspool.company.local", "ocssrv01.company.local",
-                                                "meet.fabrikam.com", "extra.contoso.com",
-                                                "*.contoso.com"});
+  CHECK(san_names(plan) == std::vector<std::string>{"ocspool.company.local",
+                                                    "ocssrv01.company.local", "meet.fabrikam.com",
+                                                    "extra.contoso.com", "*.contoso.com"});
   CHECK(plan.sans.back().reason.find("in place of meet.contoso.com, dialin.contoso.com") !=
         std::string::npos);
   // A profile that takes no wildcard ignores the spec's: it is the web certificates'.
