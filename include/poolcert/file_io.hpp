@@ -16,8 +16,10 @@
 
 namespace poolcert {
 
-// read_input_file reads a whole input file (at most `max_bytes`). Throws IoError (kBadInput)
-// when it cannot be read, BadFileError when it is a folder or too large.
+// read_input_file reads a whole input file (at most `max_bytes`), which must be a regular file:
+// a FIFO, socket or device is refused without blocking (it is opened O_NONBLOCK). Throws IoError
+// (kBadInput) when it cannot be read, BadFileError when it is a folder, not a regular file, or
+// too large.
 std::string read_input_file(const std::filesystem::path& file, std::size_t max_bytes = 16 << 20);
 
 // How write_file_atomic treats an existing file at the destination.

@@ -88,6 +88,12 @@ std::optional<std::string> read_passphrase(const PassphraseSource& source,
     pass = first_line(text);
     OPENSSL_cleanse(text.data(), text.size());
     if (pass.empty()) throw UsageError(source.file + ": the passphrase file's first line is empty");
+    if (pass.find('\0') != std::string::npos) {
+      // openssl -passin file: stops at the NUL: a key made with the rest could not be opened.
+      OPENSSL_cleanse(pass.data(), pass.size());
+      throw UsageError(source.file + ": the passphrase holds a NUL byte, which the openssl "
+                                     "command cannot read back");
+    }
   } else if (!source.env.empty()) {
     const char* value = std::getenv(source.env.c_str());
     if (value == nullptr) throw UsageError("--passphrase-env: " + source.env + " is not set");

@@ -86,6 +86,11 @@ Outcome run_pfx(const PfxCliOptions& opt) {
                                   ? key_dir / (output_stem(server, certificate.name) + ".pfx")
                                   : std::filesystem::path(opt.output);
   std::error_code ec;
+  std::filesystem::path folder = out.parent_path().empty() ? "." : out.parent_path();
+  if (!std::filesystem::is_directory(folder, ec)) {
+    throw UsageError(out.string() + ": the folder " + folder.string() +
+                     " does not exist (poolcert makes no folder for a PFX)");
+  }
   if (std::filesystem::exists(std::filesystem::symlink_status(out, ec))) {
     throw UsageError(out.string() +
                      ": already exists; poolcert never overwrites it (remove it "

@@ -126,11 +126,22 @@ std::string shell_word(const std::string& text) {
 }  // namespace
 
 std::string read_input_file(const fs::path& file, std::size_t max_bytes) {
-  FdGuard fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: opening a FIFO without a writer would wait forever (and a device might); what is
+  // not a regular file is refused before anything is read from it.
+  FdGuard fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (fd.get() < 0) throw IoError(ErrorKind::kBadInput, file, "read", errno);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) throw IoError(ErrorKind::kBadInput, file, "read", errno);
   if (S_ISDIR(st.st_mode)) throw IoError(ErrorKind::kBadInput, file, "read", EISDIR);
+  if (!S_ISREG(st.st_mode)) {
+    throw BadFileError(file, "is not a regular file (a pipe, socket or device): poolcert reads "
+                             "its inputs from files only");
+  }
+  if (static_cast<std::uintmax_t>(st.st_size) > max_bytes) {
+    throw BadFileError(file, "larger than " + (max_bytes >= (1u << 20)
+                                                   ? std::to_string(max_bytes >> 20) + " MiB"
+                                                   : std::to_string(max_bytes >> 10) + " KiB"));
+  }
   std::string data;
   char buf[65536];
   while (true) {

@@ -6,7 +6,6 @@
 
 #include <array>
 #include <cctype>
-#include <fstream>
 #include <iterator>
 
 #include "poolcert/error.hpp"
@@ -161,12 +160,16 @@ std::string spki_sha256(const X509_PUBKEY* spki) {
 }
 
 bool file_is_encrypted_key(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::string head(4096, '\0');
-  in.read(head.data(), static_cast<std::streamsize>(head.size()));
-  head.resize(static_cast<std::size_t>(in.gcount()));
-  return head.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") != std::string::npos ||
-         head.find("Proc-Type: 4,ENCRYPTED") != std::string::npos;
+  std::string text;
+  try {
+    text = read_input_file(file, 1 << 20);  // a regular file only: a FIFO there must not hang
+  } catch (const Error&) {
+    return false;
+  }
+  bool encrypted = text.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") != std::string::npos ||
+                   text.find("Proc-Type: 4,ENCRYPTED") != std::string::npos;
+  OPENSSL_cleanse(text.data(), text.size());
+  return encrypted;
 }
 
 }  // namespace poolcert
