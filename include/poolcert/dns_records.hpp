@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "poolcert/spec.hpp"
@@ -62,6 +63,9 @@ std::string zone_text(const std::vector<DnsRecord>& records);
 std::string zone_file(const ZoneView& zone, const std::vector<DnsRecord>& records);
 std::string powershell_text(const std::vector<DnsRecord>& records);
 std::string dnscmd_text(const std::vector<DnsRecord>& records);
+
+// zone_files is zone_file for every zone view of `records`, in zone_views order, in one pass.
+std::vector<std::pair<ZoneView, std::string>> zone_files(const std::vector<DnsRecord>& records);
 
 // zone_views lists the zones of `records` by view, in first-seen order.
 std::vector<ZoneView> zone_views(const std::vector<DnsRecord>& records);

@@ -28,9 +28,9 @@ struct DnsCliOptions {
 
 void write_zone_files(const std::string& dir, const std::vector<DnsRecord>& records, bool quiet) {
   prepare_output_dir(dir);
-  for (const ZoneView& zone : zone_views(records)) {
+  for (const auto& [zone, text] : zone_files(records)) {
     std::filesystem::path file = std::filesystem::path(dir) / zone_file_name(zone);
-    write_file_atomic(file, zone_file(zone, records), 0644, Existing::kReplace);
+    write_file_atomic(file, text, 0644, Existing::kReplace);
     if (!quiet) std::cerr << "poolcert: wrote " << file.string() << "\n";
   }
 }

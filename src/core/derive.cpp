@@ -5,6 +5,7 @@
 #include <ctime>
 #include <set>
 #include <stdexcept>
+#include <unordered_set>
 
 #include "poolcert/dns_name.hpp"
 
@@ -81,9 +82,10 @@ bool is_wildcard(const std::string& name) {
 class NameList {
  public:
   void add(const std::string& name, std::string reason, bool wildcard_may_cover = false) {
-    bool seen = std::any_of(names_.begin(), names_.end(),
-                            [&](const DerivedName& d) { return same_dns_name(d.name, name); });
-    if (!seen) names_.push_back({name, std::move(reason), wildcard_may_cover});
+    // A set, not a search of the list: thousands of SIP domains give tens of thousands of names.
+    if (seen_.insert(to_lower_ascii(name)).second) {
+      names_.push_back({name, std::move(reason), wildcard_may_cover});
+    }
   }
   bool empty() const { return names_.empty(); }
   // The CN first, every wildcard after every FQDN (L10: UC devices fail when a wildcard SAN comes
@@ -101,6 +103,7 @@ class NameList {
 
  private:
   std::vector<DerivedName> names_;
+  std::unordered_set<std::string> seen_;  // lower-case
 };
 
 // The profile's SAN rules, expanded; names the spec's simple-URL wildcard stands for are left

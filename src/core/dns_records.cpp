@@ -4,6 +4,8 @@
 #include <regex>
 #include <sstream>
 #include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "poolcert/derive.hpp"
 #include "poolcert/dns_name.hpp"
@@ -18,19 +20,31 @@ bool in_domain(const std::string& name, const std::string& domain) {
                             name[name.size() - domain.size() - 1] == '.');
 }
 
-// The zone of a name: the longest SIP domain holding it, else the pool's domain, else its parent.
-std::string zone_of(const PoolSpec& spec, const std::string& name) {
-  std::string best;
-  std::vector<std::string> candidates = spec.sip_domains;
-  std::size_t dot = spec.pool_fqdn.find('.');
-  if (dot != std::string::npos) candidates.push_back(spec.pool_fqdn.substr(dot + 1));
-  for (const std::string& d : candidates) {
-    if (in_domain(name, d) && d.size() > best.size()) best = d;
+// The zones of a spec's names: its SIP domains and the pool's domain, in a set (records are
+// thousands with thousands of SIP domains).
+class ZoneIndex {
+ public:
+  explicit ZoneIndex(const PoolSpec& spec)
+      : zones_(spec.sip_domains.begin(), spec.sip_domains.end()) {
+    std::size_t dot = spec.pool_fqdn.find('.');
+    if (dot != std::string::npos) zones_.insert(spec.pool_fqdn.substr(dot + 1));
   }
-  if (!best.empty()) return best;
-  dot = name.find('.');
-  return dot == std::string::npos ? name : name.substr(dot + 1);
-}
+  // The zone of a name: the longest of the zones holding it (its longest suffix that is one),
+  // else its parent.
+  std::string of(const std::string& name) const {
+    for (std::size_t start = 0; start != std::string::npos;) {
+      std::string_view suffix = std::string_view(name).substr(start);
+      if (zones_.count(std::string(suffix)) != 0) return std::string(suffix);
+      std::size_t dot = name.find('.', start);
+      start = dot == std::string::npos ? dot : dot + 1;
+    }
+    std::size_t dot = name.find('.');
+    return dot == std::string::npos ? name : name.substr(dot + 1);
+  }
+
+ private:
+  std::unordered_set<std::string> zones_;
+};
 
 // Expands one field of a rule; "" with `missing` set to the placeholder that has no value.
 std::string expand_one(const std::string& pattern, const PatternVars& vars, std::string& missing) {
@@ -68,7 +82,8 @@ std::string checked_srv_name(const std::string& raw, const std::string& pattern)
   return to_lower_ascii(m.str()) + checked_name(raw.substr(m.length()), pattern);
 }
 
-DnsRecord expand_rule(const PoolSpec& spec, const DnsRecordRule& rule, const PatternVars& vars) {
+DnsRecord expand_rule(const PoolSpec& spec, const ZoneIndex& zones, const DnsRecordRule& rule,
+                      const PatternVars& vars) {
   DnsRecord rec;
   rec.type = rule.type;
   rec.ttl = spec.dns.ttl;
@@ -99,20 +114,23 @@ DnsRecord expand_rule(const PoolSpec& spec, const DnsRecordRule& rule, const Pat
     }
     rec.port = *number;
   }
-  rec.zone = zone_of(spec, rec.name);
+  rec.zone = zones.of(rec.name);
   return rec;
 }
 
-bool same_record(const DnsRecord& a, const DnsRecord& b) {
-  return a.view == b.view && a.type == b.type && a.name == b.name && a.address == b.address &&
-         a.target == b.target && a.port == b.port && a.priority == b.priority &&
-         a.weight == b.weight;
+// What makes two records the same record (a key for a set: a search of the list was quadratic in
+// the number of SIP domains).
+std::string record_key(const DnsRecord& r) {
+  return r.view + '\n' + r.type + '\n' + r.name + '\n' + r.address + '\n' + r.target + '\n' +
+         std::to_string(r.port) + '\n' + std::to_string(r.priority) + '\n' +
+         std::to_string(r.weight);
 }
 
 // Expands `rule` once per value of the many-valued list it names (its members together: a
 // record's name and target in one SIP domain), or once.
-void expand_over_family(const PoolSpec& spec, const DnsRecordRule& rule, const PatternVars& vars,
-                        std::vector<DnsRecord>& out) {
+void expand_over_family(const PoolSpec& spec, const ZoneIndex& zones, const DnsRecordRule& rule,
+                        const PatternVars& vars, std::vector<DnsRecord>& out,
+                        std::unordered_set<std::string>& seen) {
   std::string family;
   for (const std::string* field : {&rule.name, &rule.address, &rule.target, &rule.port}) {
     if (std::string f = placeholder_family_of(*field); !f.empty()) family = f;
@@ -126,20 +144,18 @@ void expand_over_family(const PoolSpec& spec, const DnsRecordRule& rule, const P
     }
   }
   auto add = [&](DnsRecord rec) {
-    bool seen = std::any_of(out.begin(), out.end(),
-                            [&](const DnsRecord& r) { return same_record(r, rec); });
-    if (!seen) out.push_back(std::move(rec));
+    if (seen.insert(record_key(rec)).second) out.push_back(std::move(rec));
   };
   if (family.empty()) {
-    add(expand_rule(spec, rule, vars));
+    add(expand_rule(spec, zones, rule, vars));
     return;
   }
   std::vector<std::string> members = family_members(family);
   std::size_t count = vars.at(members.front()).size();
+  PatternVars one = vars;  // copied once: each copy holds every SIP domain
   for (std::size_t i = 0; i < count; ++i) {
-    PatternVars one = vars;
     for (const std::string& m : members) one[m] = {vars.at(m).at(i)};
-    add(expand_rule(spec, rule, one));
+    add(expand_rule(spec, zones, rule, one));
   }
 }
 
@@ -183,19 +199,22 @@ std::string srv_domain(const std::string& name) {
 std::vector<DnsRecord> derive_dns_records(const PoolSpec& spec) {
   PatternVars vars = pool_vars(spec);
   std::vector<DnsRecord> out;
+  std::unordered_set<std::string> seen;  // record_key of each record in `out`
+  ZoneIndex zones(spec);
   std::vector<const DnsRecordRule*> rules;  // every certificate's roles need their records
   for (const CertificateSpec& cert : spec.certificates) {
     for (const DnsRecordRule& rule : cert.profile.dns_records) rules.push_back(&rule);
   }
   for (const DnsRecordRule* rule : rules) {
     if (!rule->per_server) {
-      if (condition_holds(rule->condition, vars)) expand_over_family(spec, *rule, vars, out);
+      if (condition_holds(rule->condition, vars))
+        expand_over_family(spec, zones, *rule, vars, out, seen);
       continue;
     }
     for (const ServerSpec& server : spec.servers) {
       PatternVars server_vars = pattern_vars(spec, server);
       if (condition_holds(rule->condition, server_vars)) {
-        expand_over_family(spec, *rule, server_vars, out);
+        expand_over_family(spec, zones, *rule, server_vars, out, seen);
       }
     }
   }
@@ -207,14 +226,21 @@ std::vector<std::string> dns_coherence_warnings(const PoolSpec& spec,
   std::vector<std::string> warnings;
   // Each server's names, derived once (not once per record).
   std::vector<std::vector<CertificatePlan>> plans;
+  std::vector<std::unordered_set<std::string>> names;  // each server's CNs and SANs, lower-case
   plans.reserve(spec.servers.size());
-  for (const ServerSpec& server : spec.servers) plans.push_back(derive_plans(spec, server));
+  for (const ServerSpec& server : spec.servers) {
+    plans.push_back(derive_plans(spec, server));
+    std::unordered_set<std::string>& mine = names.emplace_back();
+    for (const CertificatePlan& plan : plans.back()) {
+      mine.insert(to_lower_ascii(plan.common_name));
+      for (const DerivedName& d : plan.sans) mine.insert(to_lower_ascii(d.name));
+    }
+  }
   for (const DnsRecord& r : records) {
     std::string label = r.type + " " + r.name;
-    if (r.type == "CNAME" && !in_domain(r.target, zone_of(spec, r.name))) {
+    if (r.type == "CNAME" && !in_domain(r.target, r.zone)) {
       // L13 (autodiscover): "CNAME redirection to different domains is not supported over HTTPS".
-      warnings.push_back(label + " -> " + r.target + ": the target is outside " +
-                         zone_of(spec, r.name) +
+      warnings.push_back(label + " -> " + r.target + ": the target is outside " + r.zone +
                          ": CNAME redirection to different domains is not supported over HTTPS "
                          "(L13); use an A record ([dns] lyncdiscover_cname = false)");
     }
@@ -227,13 +253,7 @@ std::vector<std::string> dns_coherence_warnings(const PoolSpec& spec,
     }
     for (std::size_t s = 0; s < spec.servers.size(); ++s) {
       const std::vector<CertificatePlan>& server_plans = plans[s];
-      bool covered =
-          std::any_of(server_plans.begin(), server_plans.end(), [&](const CertificatePlan& plan) {
-            return plan.common_name == r.target ||
-                   std::any_of(plan.sans.begin(), plan.sans.end(), [&](const DerivedName& d) {
-                     return same_dns_name(d.name, r.target);
-                   });
-          });
+      bool covered = names[s].count(to_lower_ascii(r.target)) != 0;
       if (!covered) {
         std::string profiles;
         for (const CertificatePlan& plan : server_plans) {
@@ -272,12 +292,27 @@ std::vector<std::string> dns_placeholder_warnings(const std::vector<DnsRecord>& 
   return warnings;
 }
 
+namespace {
+
+// The records of each zone view, in first-seen order of the zones and of the records: one pass
+// (a pass per zone over every record was quadratic in the number of SIP domains).
+std::vector<std::pair<ZoneView, std::vector<const DnsRecord*>>> by_zone(
+    const std::vector<DnsRecord>& records) {
+  std::vector<std::pair<ZoneView, std::vector<const DnsRecord*>>> out;
+  std::unordered_map<std::string, std::size_t> index;
+  for (const DnsRecord& r : records) {
+    auto [it, fresh] = index.emplace(r.view + '\n' + r.zone, out.size());
+    if (fresh) out.push_back({ZoneView{r.view, r.zone}, {}});
+    out[it->second].second.push_back(&r);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<ZoneView> zone_views(const std::vector<DnsRecord>& records) {
   std::vector<ZoneView> out;
-  for (const DnsRecord& r : records) {
-    ZoneView zv{r.view, r.zone};
-    if (std::find(out.begin(), out.end(), zv) == out.end()) out.push_back(std::move(zv));
-  }
+  for (auto& [zone, members] : by_zone(records)) out.push_back(std::move(zone));
   return out;
 }
 
@@ -287,11 +322,11 @@ std::string zone_file_name(const ZoneView& zone) {
 
 std::string zone_text(const std::vector<DnsRecord>& records) {
   std::ostringstream out;
-  for (const ZoneView& zv : zone_views(records)) {
+  for (const auto& [zv, members] : by_zone(records)) {
     if (zv.view == "external") out << "; external (perimeter) DNS\n";
     out << "$ORIGIN " << zv.zone << ".\n";
-    for (const DnsRecord& r : records) {
-      if (r.zone != zv.zone || r.view != zv.view) continue;
+    for (const DnsRecord* member : members) {
+      const DnsRecord& r = *member;
       out << relative(r) << "\t" << r.ttl << "\tIN\t" << r.type << "\t" << rdata(r);
       if (r.placeholder) out << "\t; placeholder: fill in before use";
       out << "\n";
@@ -301,7 +336,9 @@ std::string zone_text(const std::vector<DnsRecord>& records) {
   return out.str();
 }
 
-std::string zone_file(const ZoneView& zv, const std::vector<DnsRecord>& records) {
+namespace {
+
+std::string zone_file_of(const ZoneView& zv, const std::vector<const DnsRecord*>& members) {
   const std::string& zone = zv.zone;
   std::ostringstream out;
   out << "; zone " << zone << (zv.view == "external" ? " (external view)" : "")
@@ -311,8 +348,8 @@ std::string zone_file(const ZoneView& zv, const std::vector<DnsRecord>& records)
       << "@\tIN\tSOA\tns." << zone << ". hostmaster." << zone << ". ( 1 3600 600 86400 300 )\n"
       << "@\tIN\tNS\tns." << zone << ".\n"
       << "ns\tIN\tA\t127.0.0.1\n";
-  for (const DnsRecord& r : records) {
-    if (r.zone != zone || r.view != zv.view) continue;
+  for (const DnsRecord* member : members) {
+    const DnsRecord& r = *member;
     if (r.placeholder) {
       out << "; " << relative(r) << " " << r.type << " " << rdata(r) << " (placeholder)\n";
       continue;
@@ -320,6 +357,22 @@ std::string zone_file(const ZoneView& zv, const std::vector<DnsRecord>& records)
     out << relative(r) << "\t" << r.ttl << "\tIN\t" << r.type << "\t" << rdata(r) << "\n";
   }
   return out.str();
+}
+
+}  // namespace
+
+std::string zone_file(const ZoneView& zv, const std::vector<DnsRecord>& records) {
+  std::vector<const DnsRecord*> members;
+  for (const DnsRecord& r : records) {
+    if (r.zone == zv.zone && r.view == zv.view) members.push_back(&r);
+  }
+  return zone_file_of(zv, members);
+}
+
+std::vector<std::pair<ZoneView, std::string>> zone_files(const std::vector<DnsRecord>& records) {
+  std::vector<std::pair<ZoneView, std::string>> out;
+  for (auto& [zv, members] : by_zone(records)) out.emplace_back(zv, zone_file_of(zv, members));
+  return out;
 }
 
 std::string powershell_text(const std::vector<DnsRecord>& records) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "poolcert/derive.hpp"
 #include "poolcert/dns_records.hpp"
@@ -37,13 +38,12 @@ std::vector<std::string> names_at(const Reader& r, const Value& v, const std::st
                                   const std::string& rule) {
   r.expect(v, toml::value_t::array, field);
   std::vector<std::string> out;
+  std::unordered_set<std::string> seen;
   for (std::size_t i = 0; i < v.as_array().size(); ++i) {
     const Value& item = v.as_array()[i];
     std::string item_field = field + "[" + std::to_string(i) + "]";
     std::string name = r.dns_name_at(item, item_field, false, rule);
-    if (std::find(out.begin(), out.end(), name) != out.end()) {
-      r.fail(item, item_field, quote_value(name) + " is listed twice");
-    }
+    if (!seen.insert(name).second) r.fail(item, item_field, quote_value(name) + " is listed twice");
     out.push_back(std::move(name));
   }
   return out;
