@@ -71,6 +71,28 @@ def poolcert(args, cwd, env=None, input=None, timeout=120, umask=None):
     return run(wrapper, cwd, env=env, input=input, timeout=timeout)
 
 
+# An SfB 2019 Edge pool of two on Microsoft's example names (S2): its internal and external
+# certificates, both the pool's ([key] shared). `extra` goes into [pool].
+EDGE_POOL_SPEC = """product = "sfb2019"
+output_dir = "out"
+[pool]
+fqdn = "sfbedge.contoso.com"
+sip_domains = ["contoso.com", "fabrikam.com"]
+webconf_fqdn = "webcon.contoso.com"
+{extra}
+[[certificate]]
+name = "edge-internal"
+profile = "lync-sfb-edge-internal"
+[[certificate]]
+name = "edge-external"
+profile = "lync-sfb-edge-external"
+[[server]]
+fqdn = "edge01.contoso.net"
+[[server]]
+fqdn = "edge02.contoso.net"
+"""
+
+
 def example_specs():
     """The example specs shipped under templates/ (every .toml there but the product table)."""
     return sorted(p for p in TEMPLATES.glob("*.toml") if p != PRODUCTS)

@@ -180,23 +180,7 @@ class ProductsAndSwitches(SpecCase):
                      "must be different from the Front End pool")
 
 
-EDGE = """product = "sfb2019"
-output_dir = "out"
-[pool]
-fqdn = "sfbedge.contoso.com"
-sip_domains = ["contoso.com"]
-webconf_fqdn = "webcon.contoso.com"
-[[certificate]]
-name = "edge-internal"
-profile = "lync-sfb-edge-internal"
-[[certificate]]
-name = "edge-external"
-profile = "lync-sfb-edge-external"
-[[server]]
-fqdn = "edge01.contoso.net"
-[[server]]
-fqdn = "edge02.contoso.net"
-"""
+EDGE = h.EDGE_POOL_SPEC.format(extra="")
 
 
 class SharedKeys(SpecCase):

@@ -50,24 +50,7 @@ fqdn = "ee01.contoso.com"
 """
 SERVER = "ee01.contoso.com"
 
-EDGE_SPEC = """product = "sfb2019"
-output_dir = "out"
-[pool]
-fqdn = "sfbedge.contoso.com"
-sip_domains = ["contoso.com", "fabrikam.com"]
-webconf_fqdn = "webcon.contoso.com"
-{extra}
-[[certificate]]
-name = "edge-internal"
-profile = "lync-sfb-edge-internal"
-[[certificate]]
-name = "edge-external"
-profile = "lync-sfb-edge-external"
-[[server]]
-fqdn = "edge01.contoso.net"
-[[server]]
-fqdn = "edge02.contoso.net"
-"""
+EDGE_SPEC = h.EDGE_POOL_SPEC
 EDGE_POOL = "sfbedge.contoso.com"
 EDGE_NAMES = ["sip.contoso.com", "webcon.contoso.com", "sip.fabrikam.com"]
 
