@@ -91,8 +91,9 @@ std::optional<std::string> read_passphrase(const PassphraseSource& source,
     if (pass.find('\0') != std::string::npos) {
       // openssl -passin file: stops at the NUL: a key made with the rest could not be opened.
       OPENSSL_cleanse(pass.data(), pass.size());
-      throw UsageError(source.file + ": the passphrase holds a NUL byte, which the openssl "
-                                     "command cannot read back");
+      throw UsageError(source.file +
+                       ": the passphrase holds a NUL byte, which the openssl "
+                       "command cannot read back");
     }
   } else if (!source.env.empty()) {
     const char* value = std::getenv(source.env.c_str());

@@ -134,8 +134,9 @@ std::string read_input_file(const fs::path& file, std::size_t max_bytes) {
   if (::fstat(fd.get(), &st) != 0) throw IoError(ErrorKind::kBadInput, file, "read", errno);
   if (S_ISDIR(st.st_mode)) throw IoError(ErrorKind::kBadInput, file, "read", EISDIR);
   if (!S_ISREG(st.st_mode)) {
-    throw BadFileError(file, "is not a regular file (a pipe, socket or device): poolcert reads "
-                             "its inputs from files only");
+    throw BadFileError(file,
+                       "is not a regular file (a pipe, socket or device): poolcert reads "
+                       "its inputs from files only");
   }
   if (static_cast<std::uintmax_t>(st.st_size) > max_bytes) {
     throw BadFileError(file, "larger than " + (max_bytes >= (1u << 20)
