@@ -112,6 +112,18 @@ CertificatePlan derive_plan(const PoolSpec& spec, const ServerSpec& server,
 // certificate's plan is the pool's, the same for every server).
 std::vector<CertificatePlan> derive_plans(const PoolSpec& spec, const ServerSpec& server);
 
+// SpecField is the spec table and key that give a placeholder its value: {"pool", "web_fqdn"},
+// {"simple_urls", "meet"}, {"server", "address"} (for {server_address}), {"dns", "sipinternal"}.
+struct SpecField {
+  std::string table;
+  std::string key;
+  std::string dotted() const { return table + "." + key; }  // "pool.web_fqdn"
+  std::string label() const;  // as a person looks for it: "[pool] web_fqdn", "[[server]] address"
+};
+
+// placeholder_field is the SpecField of a placeholder or switch.
+SpecField placeholder_field(const std::string& placeholder);
+
 // placeholders_used lists every placeholder and switch the spec's profiles name, in patterns,
 // conditions and conditional EKUs.
 std::set<std::string> placeholders_used(const PoolSpec& spec);

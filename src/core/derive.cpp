@@ -437,6 +437,21 @@ std::set<std::string> placeholders_used(const PoolSpec& spec) {
   return used;
 }
 
+SpecField placeholder_field(const std::string& p) {
+  if (p == "meet" || p == "dialin" || p == "admin") return {"simple_urls", p};
+  if (p == "xmpp_domain" || p == "published_web_fqdn") return {"pool", p + "s"};
+  if (is_server_placeholder(p)) return {"server", p.substr(7)};  // {server_address}: address
+  if (p == "sign_in_port" || p == "sip_internal_tcp" || p == "sipinternal" || p == "sipexternal" ||
+      p == "lyncdiscover_cname") {
+    return {"dns", p};
+  }
+  return {"pool", p};
+}
+
+std::string SpecField::label() const {
+  return (table == "server" ? "[[server]] " : "[" + table + "] ") + key;
+}
+
 std::vector<std::string> unused_field_warnings(const PoolSpec& spec) {
   std::set<std::string> used = placeholders_used(spec);
   auto any_server = [&](std::string ServerSpec::*member) {
@@ -472,12 +487,8 @@ std::vector<std::string> unused_field_warnings(const PoolSpec& spec) {
   std::vector<std::string> out;
   for (auto [placeholder, given] : facts) {
     if (!given || used.count(placeholder) != 0) continue;
-    std::string p = placeholder;
-    std::string field = p == "meet" || p == "dialin" || p == "admin" ? "[simple_urls] " + p
-                        : p.rfind("server_", 0) == 0                 ? "[[server]] " + p.substr(7)
-                        : p == "xmpp_domain" || p == "published_web_fqdn" ? "[pool] " + p + "s"
-                                                                          : "[pool] " + p;
-    out.push_back(field + " is given, but no profile of this spec uses it (" + profiles + ")");
+    out.push_back(placeholder_field(placeholder).label() +
+                  " is given, but no profile of this spec uses it (" + profiles + ")");
   }
   return out;
 }

@@ -278,9 +278,7 @@ std::vector<std::string> dns_placeholder_warnings(const std::vector<DnsRecord>& 
       server = field.substr(of + 4);
       field.resize(of);
     }
-    std::string give = field.rfind("server_", 0) == 0
-                           ? "[[server]] " + field.substr(7) + " of " + server
-                           : "[pool] " + field;
+    std::string give = placeholder_field(field).label() + (server.empty() ? "" : " of " + server);
     if (field == "server_webconf_address" || field == "server_av_address") {
       give += " (or external_address)";
     } else if (field == "webconf_vip" || field == "av_vip") {

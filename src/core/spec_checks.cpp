@@ -68,20 +68,6 @@ void check_fields_used(const Reader& r, const Value& root, const PoolSpec& spec)
   }
 }
 
-// The spec field that gives a placeholder its value.
-std::string placeholder_field(const std::string& placeholder) {
-  if (placeholder == "meet" || placeholder == "dialin" || placeholder == "admin") {
-    return "simple_urls." + placeholder;
-  }
-  if (placeholder == "xmpp_domain" || placeholder == "published_web_fqdn") {
-    return "pool." + placeholder + "s";
-  }
-  if (placeholder == "server_address" || placeholder == "server_external_address") {
-    return "server[]." + placeholder.substr(7);
-  }
-  return "pool." + placeholder;
-}
-
 // A name a profile requires (`required = true`: S2's web conferencing FQDN on the Edge
 // certificate, the external web FQDN of a web external certificate) must be derived: a spec
 // that does not give its field is refused, not silently given a certificate without it.
@@ -96,7 +82,7 @@ void check_required_names(const Reader& r, const Value& root, const PoolSpec& sp
       for (const std::string& p : pattern_placeholders(rule.pattern)) {
         if (vars[p].empty() && missing.empty()) missing = p;
       }
-      std::string field = placeholder_field(missing);
+      std::string field = placeholder_field(missing).dotted();
       const Value* pool = r.find(root, "pool");
       r.fail(pool != nullptr ? *pool : root, field,
              "missing: profile " + cert.profile.name + " needs " + rule.pattern + " on the " +
