@@ -140,6 +140,57 @@ void add_profile_names(const PoolSpec& spec, const Profile& profile, const Patte
   }
 }
 
+// The EKUs requested and required (the profile's, and those a switch on adds) and the key usage
+// (RFC 5480 3: an EC key is not for key or data encipherment, which is RSA key transport).
+void set_usages(const Profile& profile, const PatternVars& vars, CertificatePlan& plan) {
+  plan.eku = profile.eku_request;
+  plan.eku_required = profile.eku_require;
+  for (const EkuWhen& extra : profile.eku_when) {
+    if (!condition_holds({{extra.when}, {}}, vars)) continue;
+    for (const std::string& eku : extra.ekus) {
+      for (auto* list : {&plan.eku, &plan.eku_required}) {
+        if (std::find(list->begin(), list->end(), eku) == list->end()) list->push_back(eku);
+      }
+    }
+  }
+  for (const std::string& usage : profile.key_usage) {
+    bool rsa_only = usage == "keyEncipherment" || usage == "dataEncipherment";
+    if (plan.key.type == KeyType::kRsa || !rsa_only) plan.key_usage.push_back(usage);
+  }
+}
+
+// Every SAN of a certificate but the CN, in order: the profile's, the spec's extra names for it,
+// then the simple-URL wildcard where the profile takes one.
+NameList collect_names(const PoolSpec& spec, const ServerSpec* server,
+                       const CertificateSpec& certificate, const PatternVars& vars) {
+  const Profile& profile = certificate.profile;
+  const std::string& wildcard = profile.allow_wildcards ? spec.simple_urls.wildcard : "";
+  NameList names;
+  std::vector<std::string> covered;
+  add_profile_names(spec, profile, vars, wildcard, names, covered);
+  for (const std::string& extra : certificate.extra_sans) {
+    names.add(extra, "extra_sans of certificate " + certificate.name);
+  }
+  if (server != nullptr) {
+    for (const std::string& extra : server->extra_sans) {
+      names.add(extra, "extra_sans of server " + server->fqdn);
+    }
+    for (const auto& [name, extras] : server->certificate_sans) {
+      if (name != certificate.name) continue;
+      for (const std::string& extra : extras) {
+        names.add(extra, "certificate_sans." + name + " of server " + server->fqdn);
+      }
+    }
+  }
+  if (!wildcard.empty()) {
+    names.add(wildcard,
+              "[simple_urls] wildcard" +
+                  (covered.empty() ? std::string() : ", in place of " + join_names(covered)) +
+                  " (S1, L13: a wildcard for the simple URLs)");
+  }
+  return names;
+}
+
 }  // namespace
 
 const std::vector<std::string>& known_placeholders() {
@@ -342,22 +393,8 @@ CertificatePlan derive_plan(const PoolSpec& spec, const ServerSpec* server,
   plan.profile = profile.name;
   plan.template_name = effective_template(spec, profile);
   plan.exportable = profile.exportable;
-  plan.eku = profile.eku_request;
-  plan.eku_required = profile.eku_require;
-  for (const EkuWhen& extra : profile.eku_when) {
-    if (!condition_holds({{extra.when}, {}}, vars)) continue;
-    for (const std::string& eku : extra.ekus) {
-      for (auto* list : {&plan.eku, &plan.eku_required}) {
-        if (std::find(list->begin(), list->end(), eku) == list->end()) list->push_back(eku);
-      }
-    }
-  }
   plan.key = server != nullptr ? server->key : spec.key;
-  for (const std::string& usage : profile.key_usage) {
-    // RFC 5480 3: an EC key is not for key or data encipherment (that is RSA key transport).
-    bool rsa_only = usage == "keyEncipherment" || usage == "dataEncipherment";
-    if (plan.key.type == KeyType::kRsa || !rsa_only) plan.key_usage.push_back(usage);
-  }
+  set_usages(profile, vars, plan);
   plan.digest = profile.digest;
 
   std::vector<std::string> cn = expand_pattern(profile.cn_pattern, vars);
@@ -377,30 +414,7 @@ CertificatePlan derive_plan(const PoolSpec& spec, const ServerSpec* server,
     if (!part.empty()) plan.friendly_name += (plan.friendly_name.empty() ? "" : " ") + part;
   }
 
-  const std::string& wildcard = profile.allow_wildcards ? spec.simple_urls.wildcard : "";
-  NameList names;
-  std::vector<std::string> covered;
-  add_profile_names(spec, profile, vars, wildcard, names, covered);
-  for (const std::string& extra : certificate.extra_sans) {
-    names.add(extra, "extra_sans of certificate " + certificate.name);
-  }
-  if (server != nullptr) {
-    for (const std::string& extra : server->extra_sans) {
-      names.add(extra, "extra_sans of server " + server->fqdn);
-    }
-    for (const auto& [name, extras] : server->certificate_sans) {
-      if (name != certificate.name) continue;
-      for (const std::string& extra : extras) {
-        names.add(extra, "certificate_sans." + name + " of server " + server->fqdn);
-      }
-    }
-  }
-  if (!wildcard.empty()) {
-    names.add(wildcard,
-              "[simple_urls] wildcard" +
-                  (covered.empty() ? std::string() : ", in place of " + join_names(covered)) +
-                  " (S1, L13: a wildcard for the simple URLs)");
-  }
+  NameList names = collect_names(spec, server, certificate, vars);
   // DOMAIN.md: TLS clients ignore the subject when a SAN is present (RFC 6125 6.4.4), so the CN
   // is the first SAN; a certificate Microsoft gives no SAN at all (Edge internal, S2) has none.
   if (!names.empty()) {

@@ -47,9 +47,8 @@ bool is_wildcard(const std::string& name) {
 bool has_name(const X509Facts& f, const DerivedName& want, const Profile& profile) {
   if (contains_name(f.dns_sans, want.name)) return true;
   if (!want.wildcard_may_cover || !profile.allow_wildcards) return false;
-  return std::any_of(f.dns_sans.begin(), f.dns_sans.end(), [&](const std::string& n) {
-    return wildcard_covers(to_lower_ascii(n), want.name);
-  });
+  return std::any_of(f.dns_sans.begin(), f.dns_sans.end(),
+                     [&](const std::string& n) { return wildcard_covers(n, want.name); });
 }
 
 // The status a profile's [verify] level gives a finding.
@@ -94,11 +93,10 @@ void check_san_lists(const CertificateChecks& in, const X509Facts& f,
   for (const std::string& name : f.dns_sans) {
     if (contains_name(wanted, name) || same_dns_name(name, plan.common_name)) continue;
     // A wildcard standing for planned simple-URL names is the alternative Microsoft allows.
-    bool stands_for =
-        profile.allow_wildcards &&
-        std::any_of(plan.sans.begin(), plan.sans.end(), [&](const DerivedName& d) {
-          return d.wildcard_may_cover && wildcard_covers(to_lower_ascii(name), d.name);
-        });
+    bool stands_for = profile.allow_wildcards &&
+                      std::any_of(plan.sans.begin(), plan.sans.end(), [&](const DerivedName& d) {
+                        return d.wildcard_may_cover && wildcard_covers(name, d.name);
+                      });
     if (!stands_for) extra.push_back(name);
   }
   CheckStatus extra_status = extra.empty()        ? CheckStatus::kPass
