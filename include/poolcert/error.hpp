@@ -62,9 +62,11 @@ class IoError : public Error {
  public:
   IoError(ErrorKind kind, const std::filesystem::path& path, const std::string& doing, int err);
   const std::filesystem::path& path() const noexcept { return path_; }
+  int error_number() const noexcept { return errno_; }  // the errno it reports
 
  private:
   std::filesystem::path path_;
+  int errno_ = 0;
 };
 
 // OpenSslError is a libcrypto call that failed: what poolcert was doing, then the drained

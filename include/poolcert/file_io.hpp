@@ -2,6 +2,7 @@
 // folder, is fsynced, then renamed (or linked, when it must not replace anything) into place.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <filesystem>
@@ -9,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -50,36 +52,111 @@ enum class FolderSync {
 void write_file_atomic(const std::filesystem::path& path, std::string_view data, mode_t mode,
                        Existing existing, FolderSync folder_sync = FolderSync::kNow);
 
+// Folder is an open folder: the descriptor every later file operation in it goes through
+// (openat, linkat, renameat, unlinkat, fstatat), so that a folder renamed, or a symlink to it
+// flipped, while a run works in it does not send that run's files elsewhere. It also carries the
+// run's exclusive flock(2) on the folder: poolcert runs that write into one folder take turns. The
+// lock belongs to the open folder, so it ends when the Folder is destroyed or the process dies: a
+// killed run never leaves a stale lock. Move-only.
+class Folder {
+ public:
+  // Opens `dir` (it must exist, and be a folder); takes no lock. Throws IoError (kBadInput).
+  explicit Folder(const std::filesystem::path& dir);
+  ~Folder();
+  Folder(Folder&& other) noexcept;
+  Folder& operator=(Folder&& other) noexcept;
+  Folder(const Folder&) = delete;
+  Folder& operator=(const Folder&) = delete;
+
+  int fd() const noexcept { return fd_; }
+  // The folder as it was named when opened: for messages only, never to reach a file.
+  const std::filesystem::path& path() const noexcept { return dir_; }
+  // path()/name, how a message names a file of this folder.
+  std::filesystem::path file(const std::string& name) const { return dir_ / name; }
+  // identity is the folder's (device, inode): the same however the folder is spelled.
+  std::pair<dev_t, ino_t> identity() const noexcept { return {st_.st_dev, st_.st_ino}; }
+  // The folder's own owner and mode, as found when it was opened.
+  const struct stat& status() const noexcept { return st_; }
+
+  // try_lock takes the lock when no other open of the folder (in any process) holds it, and
+  // returns whether it did. Throws IoError (kOperation) when the file system cannot lock.
+  bool try_lock();
+  // lock waits until the lock is free, then takes it. Throws IoError (kOperation).
+  void lock();
+  // unlock releases the lock (if held). Never throws.
+  void unlock() noexcept;
+  // sync fsyncs the folder, making the renames and links done in it durable. Throws IoError
+  // (kOperation).
+  void sync() const;
+
+ private:
+  std::filesystem::path dir_;
+  int fd_ = -1;
+  struct stat st_ {};
+};
+
+// stat_at is the lstat of `name` in `folder` (a symlink is not followed), or nullopt when there
+// is no such file. Throws IoError (kBadInput) on any other error.
+std::optional<struct stat> stat_at(const Folder& folder, const std::string& name);
+
+// Whether reading a file follows a symbolic link at its name.
+enum class Symlinks {
+  kRefuse,  // O_NOFOLLOW: a symlink is refused (SymlinkError)
+  kFollow,  // the user asked for it (--follow-key-symlinks)
+};
+
+// SymlinkError: a file poolcert would read or reuse is a symbolic link and the user did not ask
+// for links to be followed. The message names the link, its target and the option. kBadInput.
+class SymlinkError : public Error {
+ public:
+  SymlinkError(const std::filesystem::path& link, const std::string& target);
+};
+
+// InputFile is a file read whole through one descriptor, with that descriptor's fstat: what was
+// read is what was checked.
+struct InputFile {
+  std::string data;
+  struct stat status {};
+};
+
+// read_file_at reads `name` in `folder` (at most `max_bytes`) as read_input_file does: opened
+// O_NONBLOCK, a regular file only, its size checked first. A symlink at `name` is refused unless
+// `symlinks` is kFollow. Throws IoError (kBadInput), BadFileError, SymlinkError.
+InputFile read_file_at(const Folder& folder, const std::string& name, Symlinks symlinks,
+                       std::size_t max_bytes = 16 << 20);
+
 // StagedFile is a file's new content in a temporary file beside its destination (created 0600,
 // written, given its final mode with fchmod whatever the umask), neither durable nor in place yet.
 // A batch stages its files, makes them all durable at once (sync_staged), then installs each:
 // every file's data is on disk before its name points at it, for one disk flush per batch
 // instead of one per file. Destroying a StagedFile that was not installed removes its temporary
-// file. Move-only.
+// file. The folder must outlive it. Move-only.
 class StagedFile {
  public:
-  // Writes `data` to a new temporary file for `path`. Throws IoError (kOperation).
-  StagedFile(std::filesystem::path path, std::string_view data, mode_t mode);
+  // Writes `data` to a new temporary file for `name` in `folder`. Throws IoError (kOperation).
+  StagedFile(const Folder& folder, std::string name, std::string_view data, mode_t mode);
   ~StagedFile();
   StagedFile(StagedFile&& other) noexcept;
   StagedFile& operator=(StagedFile&& other) noexcept;
   StagedFile(const StagedFile&) = delete;
   StagedFile& operator=(const StagedFile&) = delete;
 
-  const std::filesystem::path& path() const noexcept { return path_; }
+  // Where the file goes, for messages.
+  std::filesystem::path path() const { return folder_->file(name_); }
 
-  // install puts the file in place: rename (kReplace) or link, which never replaces anything
+  // install puts the file in place: renameat (kReplace) or linkat, which never replaces anything
   // (kKeep: throws FileExistsError when the destination is there). Its data must have been made
   // durable by sync_staged first (std::logic_error otherwise). The folder entry is durable only
-  // once the folder is synced (sync_folder). Throws IoError (kOperation).
+  // once the folder is synced (Folder::sync). Throws IoError (kOperation).
   void install(Existing existing);
 
  private:
   friend void sync_staged(const std::vector<StagedFile*>& files);
   void remove_temp() noexcept;
 
-  std::filesystem::path path_;
-  std::filesystem::path tmp_;
+  const Folder* folder_ = nullptr;
+  std::string name_;
+  std::string tmp_;  // the temporary file's name in folder_; empty once installed or removed
   int fd_ = -1;
   bool durable_ = false;
 };
@@ -93,29 +170,44 @@ class StagedFile {
 inline constexpr std::size_t kSyncfsBatch = 4;
 void sync_staged(const std::vector<StagedFile*>& files);
 
-// sync_folder fsyncs the folder `dir`, making the renames and links done in it durable. Throws
-// IoError (kOperation).
+// write_file_at is write_file_atomic for `name` in an open folder. kLater: the caller syncs the
+// folder (Folder::sync) before it reports the file written.
+void write_file_at(const Folder& folder, const std::string& name, std::string_view data,
+                   mode_t mode, Existing existing, FolderSync folder_sync = FolderSync::kNow);
+
+// sync_folder fsyncs the folder `dir`. Throws IoError (kOperation).
 void sync_folder(const std::filesystem::path& dir);
 
-// move_aside renames `path` to a name that does not exist yet (`path` + suffix, then
-// `path` + suffix + ".1", ...) without replacing anything, and returns the new name. Throws
-// IoError (kOperation).
-std::filesystem::path move_aside(const std::filesystem::path& path, const std::string& suffix);
+// move_aside renames `name` in `folder` to a name that does not exist yet (`name` + suffix, then
+// `name` + suffix + ".1", ...) without replacing anything, syncs the folder, and returns the new
+// name's path. Throws IoError (kOperation).
+std::filesystem::path move_aside(const Folder& folder, const std::string& name,
+                                 const std::string& suffix);
 
-// remove_file removes `path` if it is there and fsyncs its folder. Throws IoError (kOperation).
-void remove_file(const std::filesystem::path& path);
+// remove_file removes `name` from `folder` if it is there and syncs the folder. Throws IoError
+// (kOperation).
+void remove_file(const Folder& folder, const std::string& name);
 
 // make_output_dir makes `dir` and its missing parents, each new folder 0700 whatever the umask
 // (they will hold keys); folders already there are left as they are. Throws IoError (kBadInput).
 void make_output_dir(const std::filesystem::path& dir);
 
-// prepare_output_dir makes `dir` (make_output_dir) and proves it can be written by creating and
-// removing a temporary file there. Throws IoError (kBadInput): nothing has been written yet when
-// the folder is unusable.
+// check_can_create tells, without making anything, whether make_output_dir(dir) can work: `dir`
+// is a folder, or its nearest existing ancestor is a folder this user may create entries in.
+// Throws IoError (kBadInput) when it cannot.
+void check_can_create(const std::filesystem::path& dir);
+
+// check_writable proves `folder` can be written by creating and removing a temporary file in
+// it. Throws IoError (kBadInput): nothing has been written yet when the folder is unusable.
+void check_writable(const Folder& folder);
+
+// prepare_output_dir makes `dir` (make_output_dir) and proves it can be written
+// (check_writable). Throws IoError (kBadInput).
 void prepare_output_dir(const std::filesystem::path& dir);
 
-// remove_stale_temps removes temporary files an earlier, killed poolcert run left in `dir`
+// remove_stale_temps removes temporary files an earlier, killed poolcert run left in `folder`
 // (those whose process is gone). Returns how many it removed. Never throws.
+int remove_stale_temps(const Folder& folder);
 int remove_stale_temps(const std::filesystem::path& dir);
 
 // is_temp_name tells whether a file name is one of poolcert's temporary files.
@@ -132,41 +224,33 @@ struct FileWarning {
 // octal_mode is permission bits as chmod takes them: "0644".
 std::string octal_mode(mode_t mode);
 
-// check_key_permissions tells whether a private key file can be read by more than its owner.
-// Returns a warning naming the file, its mode and the chmod that fixes it when group or others
-// have read permission; nullopt when they do not or the file is not there. Follows a symlink (the
-// key is read through it). Never throws.
+// key_permission_warning tells whether the key file `key_file`, whose lstat is `st`, can be
+// used by more than the user running poolcert: readable by group or others (the chmod that fixes
+// it), owned by another user, or a symbolic link (its target). nullopt when none. Never throws.
+std::optional<FileWarning> key_permission_warning(const std::filesystem::path& key_file,
+                                                  const struct stat& st);
+
+// check_key_permissions is key_permission_warning for a key file named by its path (lstat);
+// nullopt when the file is not there. Never throws.
 std::optional<FileWarning> check_key_permissions(const std::filesystem::path& key_file);
 
-// FolderLock is an exclusive flock(2) on one folder: poolcert runs that write into the same
-// folder take turns. The lock is on the folder itself (no lock file to clean up) and belongs to
-// the open folder, so it ends when the FolderLock is destroyed or the process dies: a killed run
-// never leaves a stale lock. Move-only.
-class FolderLock {
- public:
-  // Opens `dir` (it must exist); takes no lock yet. Throws IoError (kBadInput).
-  explicit FolderLock(const std::filesystem::path& dir);
-  ~FolderLock();
-  FolderLock(FolderLock&& other) noexcept;
-  FolderLock& operator=(FolderLock&& other) noexcept;
-  FolderLock(const FolderLock&) = delete;
-  FolderLock& operator=(const FolderLock&) = delete;
-
-  // try_lock takes the lock when no other open of the folder (in any process) holds it, and
-  // returns whether it did. Throws IoError (kOperation) when the file system cannot lock.
-  bool try_lock();
-  // lock waits until the lock is free, then takes it. Throws IoError (kOperation).
-  void lock();
-
-  const std::filesystem::path& dir() const noexcept { return dir_; }
-  // identity is the folder's (device, inode): the same however the folder is spelled.
-  std::pair<dev_t, ino_t> identity() const noexcept { return identity_; }
-
- private:
-  std::filesystem::path dir_;
-  int fd_ = -1;
-  std::pair<dev_t, ino_t> identity_{};
+// FolderSafety is what folder_safety found about who else can change a folder keys are in.
+struct FolderSafety {
+  // Another user can replace or remove files in it: writable by group or others without the
+  // sticky bit, or owned by a user other than root and the one running poolcert. csr refuses
+  // such a folder; verify and pfx warn.
+  bool unsafe = false;
+  FileWarning warning;  // one line: what, and how to fix it
 };
+
+// folder_safety judges a folder from its stat `st` (named `dir` in the message): unsafe (above),
+// or a warning for a folder others may create files in with the sticky bit (like /tmp: they
+// cannot touch poolcert's files, but can plant files under names poolcert has not made yet).
+// nullopt for a folder only its owner (the user, or root) can change. Never throws.
+std::optional<FolderSafety> folder_safety(const std::filesystem::path& dir, const struct stat& st);
+// The same for a folder named by its path (stat, following a symlink to it); nullopt when it is
+// not there.
+std::optional<FolderSafety> folder_safety(const std::filesystem::path& dir);
 
 // FolderBusyError: lock_folders(LockWait::kNoWait) found a folder another run holds. kOperation.
 class FolderBusyError : public Error {
@@ -177,14 +261,27 @@ class FolderBusyError : public Error {
 // Whether lock_folders waits for a folder another run holds.
 enum class LockWait { kWait, kNoWait };
 
-// lock_folders locks every folder of `dirs` (each once, however it is spelled) in (device, inode)
-// order, so that two runs locking overlapping folders cannot deadlock, and returns the held
-// locks. A folder another run holds is waited for after calling `on_wait` with it (once per such
-// folder; `on_wait` may be empty) or, with kNoWait, throws FolderBusyError, releasing what it
-// took. The folders must exist. Throws IoError.
-std::vector<FolderLock> lock_folders(
-    const std::vector<std::filesystem::path>& dirs, LockWait wait,
-    const std::function<void(const std::filesystem::path&)>& on_wait);
+// lock_folders locks every folder of `folders` in (device, inode) order, so that two runs
+// locking overlapping folders cannot deadlock. A folder another run holds is waited for after
+// calling `on_wait` with it (once per such folder; `on_wait` may be empty) or, with kNoWait,
+// throws FolderBusyError, releasing the locks it took. Each folder must appear once (two opens of
+// one folder would be two locks: the second would wait for the first forever). Throws IoError.
+void lock_folders(const std::vector<Folder*>& folders, LockWait wait,
+                  const std::function<void(const std::filesystem::path&)>& on_wait);
+
+// FolderIdentity names a folder however it is spelled, even before it exists: the (device,
+// inode) of its nearest existing ancestor and the rest of its path below that ancestor (empty
+// when the folder itself exists). Two spellings of one folder through a symlink or a bind mount
+// have one identity.
+struct FolderIdentity {
+  dev_t device = 0;
+  ino_t inode = 0;
+  std::string rest;
+  bool operator<(const FolderIdentity& o) const {
+    return std::tie(device, inode, rest) < std::tie(o.device, o.inode, o.rest);
+  }
+};
+FolderIdentity folder_identity(const std::filesystem::path& dir);
 
 // utc_timestamp is the current UTC time as 20261125T101500Z, for backup names.
 std::string utc_timestamp();

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "poolcert/ossl.hpp"
 #include "poolcert/spec.hpp"
@@ -23,6 +24,11 @@ std::string encode_private_key(EVP_PKEY* key, const std::optional<std::string>& 
 // passphrase is wrong; IoError when it cannot be read.
 ossl::UniquePtr<EVP_PKEY> read_private_key(const std::filesystem::path& file,
                                            const std::optional<std::string>& passphrase);
+
+// parse_private_key is read_private_key on the PEM text of a key already read (`file` names it
+// in messages). Throws BadFileError.
+ossl::UniquePtr<EVP_PKEY> parse_private_key(std::string_view pem, const std::filesystem::path& file,
+                                            const std::optional<std::string>& passphrase);
 
 // KeyFacts describes a key: "rsa" with its modulus bits, or "ecdsa" with its curve.
 struct KeyFacts {
@@ -50,5 +56,7 @@ std::string spki_sha256(const X509_PUBKEY* spki);
 // file_is_encrypted_key tells whether a PEM file holds an ENCRYPTED PRIVATE KEY block (or a
 // traditional key with a Proc-Type: 4,ENCRYPTED header). Never throws; false when unreadable.
 bool file_is_encrypted_key(const std::filesystem::path& file);
+// pem_is_encrypted_key is the same test on PEM text.
+bool pem_is_encrypted_key(std::string_view pem);
 
 }  // namespace poolcert

@@ -97,6 +97,7 @@ struct VerifyOptions {
   std::vector<std::string> servers;                // only these (empty: every server of the spec)
   std::vector<std::string> certificates;           // only these certificate names (empty: all)
   unsigned jobs = 1;  // threads decoding and checking the certificates (parallel_for)
+  bool follow_key_symlinks = false;  // read a key that is a symbolic link (refused otherwise)
 };
 
 // ExpectedCertificate is one certificate of one server as the spec derives it, with the

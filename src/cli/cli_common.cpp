@@ -70,6 +70,12 @@ std::vector<std::string> normalise_server_names(const std::vector<std::string>& 
   return out;
 }
 
+void add_follow_key_symlinks_flag(CLI::App& cmd, bool& follow) {
+  cmd.add_flag("--follow-key-symlinks", follow,
+               "use an existing key that is a symbolic link (refused otherwise: whoever can "
+               "change the link or its target can change the key)");
+}
+
 void add_passphrase_options(CLI::App& cmd, PassphraseSource& source) {
   auto* file = cmd.add_option("--passphrase-file", source.file,
                               "read the key passphrase from the first line of FILE")

@@ -37,6 +37,10 @@ struct PassphraseSource {
   std::string env;   // --passphrase-env
 };
 
+// add_follow_key_symlinks_flag adds --follow-key-symlinks to `cmd`: an existing key that is a
+// symbolic link is used instead of refused.
+void add_follow_key_symlinks_flag(CLI::App& cmd, bool& follow);
+
 // add_passphrase_options adds --passphrase-file and --passphrase-env to `cmd`.
 void add_passphrase_options(CLI::App& cmd, PassphraseSource& source);
 

@@ -23,20 +23,11 @@ struct CsrCliOptions {
   bool rekey = false;
   bool encrypt_key = false;
   bool no_wait = false;
+  bool follow_key_symlinks = false;
   PassphraseSource passphrase;
   std::string format = "pem";
   bool json = false;
 };
-
-// A passphrase is read only when some key needs one: a new key to encrypt, or an existing
-// encrypted key to reuse.
-bool needs_passphrase(const std::vector<ServerJob>& jobs) {
-  for (const ServerJob& job : jobs) {
-    if (job.action != KeyAction::kReuse && job.encrypt_key) return true;
-    if (job.action == KeyAction::kReuse && file_is_encrypted_key(job.key_path())) return true;
-  }
-  return false;
-}
 
 Outcome run_csr(const CsrCliOptions& opt) {
   std::vector<PoolSpec> specs = load_specs(opt.specs);
@@ -58,27 +49,36 @@ Outcome run_csr(const CsrCliOptions& opt) {
 
   RunOptions run_options;
   run_options.jobs = opt.jobs != 0 ? opt.jobs : hardware_jobs();
+  run_options.follow_key_symlinks = opt.follow_key_symlinks;
+  // A passphrase is read only when some key needs one: a new key to encrypt, or an existing
+  // encrypted key to reuse.
   bool given = !opt.passphrase.file.empty() || !opt.passphrase.env.empty();
-  if (given || needs_passphrase(jobs)) {
+  if (given || jobs_need_passphrase(jobs, run_options)) {
     run_options.passphrase = read_passphrase(opt.passphrase, "Key passphrase: ", true);
   }
-  check_passphrase_given(jobs, run_options);  // bad input: not even a folder made yet
+  // Every check of every spec on what is there now, before any folder is made: bad input
+  // changes nothing.
+  {
+    OutputFolders existing(jobs, OutputFolders::Create::kNo);
+    check_jobs(plan_jobs(specs, plan_options, &existing), run_options);
+  }
 
   // Runs on one folder take turns (README: two runs on one folder). What to do with each key is
-  // decided again once the folders are ours: the run waited for may have made the keys.
-  std::vector<FolderLock> locks =
-      lock_output_dirs(jobs, opt.no_wait ? LockWait::kNoWait : LockWait::kWait,
-                       [](const std::filesystem::path& dir) {
-                         std::cerr << "poolcert: waiting for another poolcert run on "
-                                   << dir.string() << " to finish\n"
-                                   << std::flush;
-                       });
-  jobs = plan_jobs(specs, plan_options);
-  if (!run_options.passphrase && needs_passphrase(jobs)) {  // encrypted keys made meanwhile
+  // decided again once the folders are ours, through the folders as opened and locked: the run
+  // waited for may have made the keys, and a folder renamed meanwhile is not followed.
+  OutputFolders folders(jobs, OutputFolders::Create::kYes);
+  lock_output_dirs(folders, opt.no_wait ? LockWait::kNoWait : LockWait::kWait,
+                   [](const std::filesystem::path& dir) {
+                     std::cerr << "poolcert: waiting for another poolcert run on " << dir.string()
+                               << " to finish\n"
+                               << std::flush;
+                   });
+  jobs = plan_jobs(specs, plan_options, &folders);
+  if (!run_options.passphrase && jobs_need_passphrase(jobs, run_options)) {
     run_options.passphrase = read_passphrase(opt.passphrase, "Key passphrase: ", true);
   }
-  check_jobs(jobs, run_options);  // throws, with nothing written, on bad input
-  std::vector<FileWarning> warnings = key_permission_warnings(jobs);
+  std::vector<FileWarning> warnings = folders.warnings();
+  for (FileWarning& w : check_jobs(jobs, run_options)) warnings.push_back(std::move(w));
   print_file_warnings(std::cerr, warnings);
 
   std::mutex progress_mutex;
@@ -121,6 +121,7 @@ void setup_csr(CLI::App& app, Runner& runner) {
   cmd->add_flag("--no-wait", opt->no_wait,
                 "when another poolcert run is writing in an output folder, exit 1 at once "
                 "instead of waiting for it");
+  add_follow_key_symlinks_flag(*cmd, opt->follow_key_symlinks);
   add_passphrase_options(*cmd, opt->passphrase);
   cmd->add_option("--format", opt->format,
                   "pem: key and CSR here; inf: a certreq INF per server, the key made on Windows")

@@ -31,6 +31,7 @@ struct PfxCliOptions {
   PassphraseSource passphrase;
   bool legacy = false;
   bool force = false;
+  bool follow_key_symlinks = false;
   bool json = false;
 };
 
@@ -103,11 +104,25 @@ Outcome run_pfx(const PfxCliOptions& opt) {
   std::vector<std::filesystem::path> files = {opt.cert};
   if (!opt.chain.empty()) files.emplace_back(opt.chain);
   CertificateInputs inputs = read_certificate_files(files);
-  std::filesystem::path key_path = key_dir / (stem + ".key");
-  ossl::UniquePtr<EVP_PKEY> key = read_private_key(key_path, passphrase);
+  // The key is read through its folder, never through a symlink unless asked (csr's rule).
+  const std::filesystem::path key_path = key_dir / (stem + ".key");
+  ossl::UniquePtr<EVP_PKEY> key;
+  {
+    InputFile key_file =
+        read_file_at(Folder(key_dir), stem + ".key",
+                     opt.follow_key_symlinks ? Symlinks::kFollow : Symlinks::kRefuse, 1 << 20);
+    try {
+      key = parse_private_key(key_file.data, key_path, passphrase);
+    } catch (...) {
+      OPENSSL_cleanse(key_file.data.data(), key_file.data.size());
+      throw;
+    }
+    OPENSSL_cleanse(key_file.data.data(), key_file.data.size());
+  }
   const std::string key_spki = spki_sha256(key.get());
   VerifyOptions options;
   options.key_dir = key_dir;
+  options.follow_key_symlinks = opt.follow_key_symlinks;
   if (!opt.ca_bundle.empty()) options.ca_bundle = opt.ca_bundle;
   options.at = std::time(nullptr);
   options.servers = {server};
@@ -202,6 +217,7 @@ void setup_pfx(CLI::App& app, Runner& runner) {
   add_passphrase_options(*cmd, opt->passphrase);
   cmd->add_flag("--legacy", opt->legacy, "3DES and a SHA-1 MAC, for older Windows Server imports");
   cmd->add_flag("--force", opt->force, "write the PFX even when verify finds failures");
+  add_follow_key_symlinks_flag(*cmd, opt->follow_key_symlinks);
   cmd->add_flag("--json", opt->json, "machine-readable result on stdout");
   cmd->callback([opt, &runner] { runner = [opt] { return run_pfx(*opt); }; });
 }

@@ -25,6 +25,7 @@ struct VerifyCliOptions {
   int min_days = 30;
   std::string at;
   bool strict = false;
+  bool follow_key_symlinks = false;
   std::vector<std::string> servers;
   unsigned jobs = 0;  // 0: the number of cores
   bool json = false;
@@ -62,6 +63,7 @@ Outcome run_verify(const VerifyCliOptions& opt) {
   options.strict = opt.strict;
   options.servers = normalise_server_names(opt.servers);
   options.jobs = opt.jobs != 0 ? opt.jobs : hardware_jobs();
+  options.follow_key_symlinks = opt.follow_key_symlinks;
 
   std::vector<ExpectedCertificate> expected = expected_certificates(spec, options);
 
@@ -114,6 +116,7 @@ void setup_verify(CLI::App& app, Runner& runner) {
   cmd->add_option("--jobs,-j", opt->jobs,
                   "threads decoding and checking certificates (default: the number of cores)")
       ->check(CLI::Range(1u, 256u));
+  add_follow_key_symlinks_flag(*cmd, opt->follow_key_symlinks);
   cmd->add_flag("--json", opt->json, "machine-readable report on stdout");
   cmd->callback([opt, &runner] { runner = [opt] { return run_verify(*opt); }; });
 }

@@ -1,5 +1,8 @@
 // poolcert: certificates and DNS for OCS / Lync / Skype for Business pools, right the first time.
 // Exit codes live here alone: 0 ok, 1 a check or operation failed, 2 bad usage or bad input.
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 
 #include <cerrno>
@@ -48,6 +51,19 @@ int check_stdout(int code) {
   return code == kExitBadInput ? code : kExitFailed;
 }
 
+// Private keys and passphrases are in this process's memory: a crash must not write them to a
+// core file, and another process of the same user must not read them through ptrace or
+// /proc/<pid>/mem. Not dumpable: no core file, and /proc/<pid>'s files belong to root
+// (prctl(2) PR_SET_DUMPABLE). A core size limit of 0 also covers a core_pattern that pipes to a
+// handler (which suid_dumpable=2 would still run). Done for every command: each may read a key.
+void keep_secrets_out_of_core_dumps() {
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  struct rlimit none {
+    0, 0
+  };
+  ::setrlimit(RLIMIT_CORE, &none);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -61,6 +77,7 @@ int main(int argc, char** argv) {
 #endif
   // A peer or a pipe that closes early is an error to report, not a reason to die silently.
   std::signal(SIGPIPE, SIG_IGN);
+  keep_secrets_out_of_core_dumps();
   CLI::App app{
       "poolcert: keys, CSRs, checks and DNS for a Microsoft OCS / Lync / Skype for "
       "Business server pool"};

@@ -51,7 +51,9 @@ SpecError::SpecError(std::filesystem::path file, unsigned line, unsigned column,
 
 IoError::IoError(ErrorKind kind, const std::filesystem::path& path, const std::string& doing,
                  int err)
-    : Error(kind, path.string() + ": cannot " + doing + ": " + std::strerror(err)), path_(path) {}
+    : Error(kind, path.string() + ": cannot " + doing + ": " + std::strerror(err)),
+      path_(path),
+      errno_(err) {}
 
 OpenSslError::OpenSslError(const std::string& doing, ErrorKind kind)
     : Error(kind, [&] {

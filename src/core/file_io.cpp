@@ -1,9 +1,11 @@
 #include "poolcert/file_io.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/utsname.h>
@@ -56,14 +58,6 @@ fs::path folder_of(const fs::path& path) {
   return dir.empty() ? fs::path(".") : dir;
 }
 
-// A rename or link is durable only once the folder entry is on disk too.
-void fsync_dir(const fs::path& dir) {
-  FdGuard fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0 || ::fsync(fd.get()) != 0) {
-    throw IoError(ErrorKind::kOperation, dir, "sync folder", errno);
-  }
-}
-
 void write_all(int fd, std::string_view data, const fs::path& tmp) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
@@ -73,17 +67,78 @@ void write_all(int fd, std::string_view data, const fs::path& tmp) {
   }
 }
 
-// Makes the temporary file (0600 from the start: mkstemp's mode) and returns its path and fd.
-// Its name is ".<file name>.poolcert-<pid>-XXXXXX", the file name cut short when the whole would
-// not fit in NAME_MAX bytes (a valid 240-byte host name leaves no room for the rest).
-std::pair<fs::path, int> make_temp(const fs::path& path) {
-  std::string suffix = std::string(kTempMarker) + std::to_string(::getpid()) + "-XXXXXX";
-  std::string name = path.filename().string();
-  name.resize(std::min(name.size(), static_cast<std::size_t>(NAME_MAX) - 1 - suffix.size()));
-  std::string pattern = (folder_of(path) / ("." + name + suffix)).string();
-  int fd = ::mkostemp(pattern.data(), O_CLOEXEC);
-  if (fd < 0) throw IoError(ErrorKind::kOperation, folder_of(path), "create a file in", errno);
-  return {fs::path(pattern), fd};
+// Six random letters and digits, as mkstemp puts at the end of its names.
+std::string random_suffix() {
+  static constexpr std::string_view kChars =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  unsigned char bytes[6];
+  std::size_t got = 0;
+  while (got < sizeof bytes) {
+    ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw IoError(ErrorKind::kOperation, "/dev/urandom", "read", errno);
+    got += static_cast<std::size_t>(n);
+  }
+  std::string out;
+  for (unsigned char b : bytes) out += kChars[b % kChars.size()];
+  return out;
+}
+
+// Makes a temporary file for `name` in the folder `dir_fd` (0600 from the start, O_EXCL, never
+// through a symlink) and returns its name and descriptor. The name is
+// ".<name>.poolcert-<pid>-XXXXXX", `name` cut short when the whole would not fit in NAME_MAX
+// bytes (a valid 240-byte host name leaves no room for the rest).
+std::pair<std::string, int> make_temp_at(int dir_fd, const std::string& name,
+                                         const fs::path& dir_for_messages) {
+  std::string prefix = std::string(kTempMarker) + std::to_string(::getpid()) + "-";
+  std::string stem = name;
+  stem.resize(std::min(stem.size(), static_cast<std::size_t>(NAME_MAX) - 1 - prefix.size() - 6));
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    std::string tmp = "." + stem + prefix + random_suffix();
+    int fd =
+        ::openat(dir_fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0) return {tmp, fd};
+    if (errno != EEXIST) {
+      throw IoError(ErrorKind::kOperation, dir_for_messages, "create a file in", errno);
+    }
+  }
+  throw IoError(ErrorKind::kOperation, dir_for_messages, "create a file in", EEXIST);
+}
+
+// Reads the whole of the open file `fd` (named `file` in messages), which must be a regular file
+// of at most `max_bytes`, and returns its content and fstat.
+InputFile read_open_file(int fd, const fs::path& file, std::size_t max_bytes) {
+  InputFile in;
+  if (::fstat(fd, &in.status) != 0) throw IoError(ErrorKind::kBadInput, file, "read", errno);
+  if (S_ISDIR(in.status.st_mode)) throw IoError(ErrorKind::kBadInput, file, "read", EISDIR);
+  if (!S_ISREG(in.status.st_mode)) {
+    throw BadFileError(file,
+                       "is not a regular file (a pipe, socket or device): poolcert reads "
+                       "its inputs from files only");
+  }
+  auto too_large = [&] {
+    return BadFileError(file, "larger than " + (max_bytes >= (1u << 20)
+                                                    ? std::to_string(max_bytes >> 20) + " MiB"
+                                                    : std::to_string(max_bytes >> 10) + " KiB"));
+  };
+  if (static_cast<std::uintmax_t>(in.status.st_size) > max_bytes) throw too_large();
+  char buf[65536];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw IoError(ErrorKind::kBadInput, file, "read", errno);
+    if (n == 0) break;
+    in.data.append(buf, static_cast<std::size_t>(n));
+    if (in.data.size() > max_bytes) throw too_large();
+  }
+  return in;
+}
+
+// The target of the symlink `name` in the folder `dir_fd`, for a message ("?" when unreadable).
+std::string link_target(int dir_fd, const std::string& name) {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlinkat(dir_fd, name.c_str(), buf, sizeof buf);
+  return n < 0 ? std::string("?") : std::string(buf, static_cast<std::size_t>(n));
 }
 
 // Whether syncfs(2) on the file system of `fd` is as good as an fsync of every file on it: a
@@ -130,44 +185,48 @@ std::string read_input_file(const fs::path& file, std::size_t max_bytes) {
   // not a regular file is refused before anything is read from it.
   FdGuard fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (fd.get() < 0) throw IoError(ErrorKind::kBadInput, file, "read", errno);
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) throw IoError(ErrorKind::kBadInput, file, "read", errno);
-  if (S_ISDIR(st.st_mode)) throw IoError(ErrorKind::kBadInput, file, "read", EISDIR);
-  if (!S_ISREG(st.st_mode)) {
-    throw BadFileError(file,
-                       "is not a regular file (a pipe, socket or device): poolcert reads "
-                       "its inputs from files only");
-  }
-  if (static_cast<std::uintmax_t>(st.st_size) > max_bytes) {
-    throw BadFileError(file, "larger than " + (max_bytes >= (1u << 20)
-                                                   ? std::to_string(max_bytes >> 20) + " MiB"
-                                                   : std::to_string(max_bytes >> 10) + " KiB"));
-  }
-  std::string data;
-  char buf[65536];
-  while (true) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw IoError(ErrorKind::kBadInput, file, "read", errno);
-    if (n == 0) break;
-    data.append(buf, static_cast<std::size_t>(n));
-    if (data.size() > max_bytes) {
-      throw BadFileError(file, "larger than " + (max_bytes >= (1u << 20)
-                                                     ? std::to_string(max_bytes >> 20) + " MiB"
-                                                     : std::to_string(max_bytes >> 10) + " KiB"));
-    }
-  }
-  return data;
+  return read_open_file(fd.get(), file, max_bytes).data;
 }
 
-StagedFile::StagedFile(fs::path path, std::string_view data, mode_t mode) : path_(std::move(path)) {
-  auto [tmp, fd] = make_temp(path_);
+SymlinkError::SymlinkError(const fs::path& link, const std::string& target)
+    : Error(ErrorKind::kBadInput,
+            link.string() + ": is a symbolic link (to " + target +
+                "); poolcert does not follow a link where a key is, so that no other file is "
+                "taken for the key: replace the link with the key file, or give "
+                "--follow-key-symlinks to use it") {}
+
+std::optional<struct stat> stat_at(const Folder& folder, const std::string& name) {
+  struct stat st {};
+  if (::fstatat(folder.fd(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) return st;
+  if (errno == ENOENT) return std::nullopt;
+  throw IoError(ErrorKind::kBadInput, folder.file(name), "look at", errno);
+}
+
+InputFile read_file_at(const Folder& folder, const std::string& name, Symlinks symlinks,
+                       std::size_t max_bytes) {
+  int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | (symlinks == Symlinks::kRefuse ? O_NOFOLLOW : 0);
+  FdGuard fd(::openat(folder.fd(), name.c_str(), flags));
+  if (fd.get() < 0) {
+    // O_NOFOLLOW fails with ELOOP when the name itself is a symlink.
+    if (errno == ELOOP && symlinks == Symlinks::kRefuse) {
+      throw SymlinkError(folder.file(name), link_target(folder.fd(), name));
+    }
+    throw IoError(ErrorKind::kBadInput, folder.file(name), "read", errno);
+  }
+  return read_open_file(fd.get(), folder.file(name), max_bytes);
+}
+
+StagedFile::StagedFile(const Folder& folder, std::string name, std::string_view data, mode_t mode)
+    : folder_(&folder), name_(std::move(name)) {
+  auto [tmp, fd] = make_temp_at(folder.fd(), name_, folder.path());
   tmp_ = std::move(tmp);
   fd_ = fd;
   try {
-    write_all(fd_, data, tmp_);
+    write_all(fd_, data, folder.file(tmp_));
     // fchmod, not the umask, decides the mode: keys stay 0600 under umask 000.
-    if (::fchmod(fd_, mode) != 0) throw IoError(ErrorKind::kOperation, tmp_, "chmod", errno);
+    if (::fchmod(fd_, mode) != 0) {
+      throw IoError(ErrorKind::kOperation, folder.file(tmp_), "chmod", errno);
+    }
   } catch (...) {
     remove_temp();
     throw;
@@ -179,7 +238,8 @@ StagedFile::~StagedFile() {
 }
 
 StagedFile::StagedFile(StagedFile&& other) noexcept
-    : path_(std::move(other.path_)),
+    : folder_(other.folder_),
+      name_(std::move(other.name_)),
       tmp_(std::exchange(other.tmp_, {})),
       fd_(std::exchange(other.fd_, -1)),
       durable_(other.durable_) {}
@@ -187,7 +247,8 @@ StagedFile::StagedFile(StagedFile&& other) noexcept
 StagedFile& StagedFile::operator=(StagedFile&& other) noexcept {
   if (this != &other) {
     remove_temp();
-    path_ = std::move(other.path_);
+    folder_ = other.folder_;
+    name_ = std::move(other.name_);
     tmp_ = std::exchange(other.tmp_, {});
     fd_ = std::exchange(other.fd_, -1);
     durable_ = other.durable_;
@@ -197,27 +258,28 @@ StagedFile& StagedFile::operator=(StagedFile&& other) noexcept {
 
 void StagedFile::remove_temp() noexcept {
   if (fd_ >= 0) ::close(std::exchange(fd_, -1));
-  if (!tmp_.empty()) ::unlink(tmp_.c_str());
+  if (!tmp_.empty()) ::unlinkat(folder_->fd(), tmp_.c_str(), 0);
   tmp_.clear();
 }
 
 void StagedFile::install(Existing existing) {
   if (!durable_ || tmp_.empty()) throw std::logic_error("StagedFile::install before sync_staged");
+  const int dir = folder_->fd();
   if (::close(std::exchange(fd_, -1)) != 0) {
-    throw IoError(ErrorKind::kOperation, tmp_, "close", errno);
+    throw IoError(ErrorKind::kOperation, folder_->file(tmp_), "close", errno);
   }
   if (existing == Existing::kReplace) {
-    if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
-      throw IoError(ErrorKind::kOperation, path_, "rename into place", errno);
+    if (::renameat(dir, tmp_.c_str(), dir, name_.c_str()) != 0) {
+      throw IoError(ErrorKind::kOperation, path(), "rename into place", errno);
     }
   } else {
-    // link() fails with EEXIST instead of replacing: a key is never overwritten, even by a
+    // linkat() fails with EEXIST instead of replacing: a key is never overwritten, even by a
     // concurrent run that got there first.
-    if (::link(tmp_.c_str(), path_.c_str()) != 0) {
-      if (errno == EEXIST) throw FileExistsError(path_);
-      throw IoError(ErrorKind::kOperation, path_, "link into place", errno);
+    if (::linkat(dir, tmp_.c_str(), dir, name_.c_str(), 0) != 0) {
+      if (errno == EEXIST) throw FileExistsError(path());
+      throw IoError(ErrorKind::kOperation, path(), "link into place", errno);
     }
-    ::unlink(tmp_.c_str());
+    ::unlinkat(dir, tmp_.c_str(), 0);
   }
   tmp_.clear();
 }
@@ -227,58 +289,66 @@ void sync_staged(const std::vector<StagedFile*>& files) {
   for (StagedFile* file : files) {
     struct stat st {};
     if (::fstat(file->fd_, &st) != 0) {
-      throw IoError(ErrorKind::kOperation, file->tmp_, "sync", errno);
+      throw IoError(ErrorKind::kOperation, file->path(), "sync", errno);
     }
     by_device[st.st_dev].push_back(file);
   }
   for (auto& [device, group] : by_device) {
     if (group.size() >= kSyncfsBatch && syncfs_covers(group.front()->fd_)) {
       if (::syncfs(group.front()->fd_) != 0) {
-        throw IoError(ErrorKind::kOperation, folder_of(group.front()->path_), "sync", errno);
+        throw IoError(ErrorKind::kOperation, group.front()->folder_->path(), "sync", errno);
       }
     } else {
       for (StagedFile* file : group) {
         if (::fsync(file->fd_) != 0)
-          throw IoError(ErrorKind::kOperation, file->tmp_, "sync", errno);
+          throw IoError(ErrorKind::kOperation, file->path(), "sync", errno);
       }
     }
     for (StagedFile* file : group) file->durable_ = true;
   }
 }
 
-void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode, Existing existing,
-                       FolderSync folder_sync) {
-  StagedFile staged(path, data, mode);
+void write_file_at(const Folder& folder, const std::string& name, std::string_view data,
+                   mode_t mode, Existing existing, FolderSync folder_sync) {
+  StagedFile staged(folder, name, data, mode);
   sync_staged({&staged});  // one file: its own fsync
   staged.install(existing);
-  if (folder_sync == FolderSync::kNow) fsync_dir(folder_of(path));
+  if (folder_sync == FolderSync::kNow) folder.sync();
+}
+
+void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode, Existing existing,
+                       FolderSync folder_sync) {
+  Folder folder(folder_of(path));
+  write_file_at(folder, path.filename().string(), data, mode, existing, folder_sync);
 }
 
 void sync_folder(const fs::path& dir) {
-  fsync_dir(dir);
+  Folder(dir).sync();
 }
 
-fs::path move_aside(const fs::path& path, const std::string& suffix) {
+fs::path move_aside(const Folder& folder, const std::string& name, const std::string& suffix) {
   for (int i = 0; i < 1000; ++i) {
-    fs::path target = path.string() + suffix + (i == 0 ? "" : "." + std::to_string(i));
-    if (::link(path.c_str(), target.c_str()) == 0) {
-      if (::unlink(path.c_str()) != 0) {
-        throw IoError(ErrorKind::kOperation, path, "remove after backup", errno);
+    std::string target = name + suffix + (i == 0 ? "" : "." + std::to_string(i));
+    if (::linkat(folder.fd(), name.c_str(), folder.fd(), target.c_str(), 0) == 0) {
+      if (::unlinkat(folder.fd(), name.c_str(), 0) != 0) {
+        throw IoError(ErrorKind::kOperation, folder.file(name), "remove after backup", errno);
       }
-      fsync_dir(folder_of(path));
-      return target;
+      folder.sync();
+      return folder.file(target);
     }
-    if (errno != EEXIST) throw IoError(ErrorKind::kOperation, target, "back up to", errno);
+    if (errno != EEXIST) {
+      throw IoError(ErrorKind::kOperation, folder.file(target), "back up to", errno);
+    }
   }
-  throw IoError(ErrorKind::kOperation, path, "find a free backup name for", EEXIST);
+  throw IoError(ErrorKind::kOperation, folder.file(name), "find a free backup name for", EEXIST);
 }
 
-void remove_file(const fs::path& path) {
-  if (::unlink(path.c_str()) != 0) {
+void remove_file(const Folder& folder, const std::string& name) {
+  if (::unlinkat(folder.fd(), name.c_str(), 0) != 0) {
     if (errno == ENOENT) return;
-    throw IoError(ErrorKind::kOperation, path, "remove", errno);
+    throw IoError(ErrorKind::kOperation, folder.file(name), "remove", errno);
   }
-  fsync_dir(folder_of(path));
+  folder.sync();
 }
 
 void make_output_dir(const fs::path& dir) {
@@ -292,17 +362,39 @@ void make_output_dir(const fs::path& dir) {
   }
 }
 
-void prepare_output_dir(const fs::path& dir) {
-  std::error_code ec;
-  make_output_dir(dir);
-  if (!fs::is_directory(dir, ec)) {
-    throw IoError(ErrorKind::kBadInput, dir, "use as output folder", ENOTDIR);
+void check_can_create(const fs::path& dir) {
+  fs::path existing = dir.empty() ? fs::path(".") : dir;
+  struct stat st {};
+  while (::stat(existing.c_str(), &st) != 0) {
+    if (errno != ENOENT || !existing.has_relative_path()) {
+      throw IoError(ErrorKind::kBadInput, dir, "create output folder", errno);
+    }
+    fs::path parent = existing.parent_path();
+    existing = parent.empty() ? fs::path(".") : parent;
   }
-  std::string probe = (dir / ".poolcert-probe-XXXXXX").string();
-  int fd = ::mkostemp(probe.data(), O_CLOEXEC);
-  if (fd < 0) throw IoError(ErrorKind::kBadInput, dir, "write in output folder", errno);
-  ::close(fd);
-  ::unlink(probe.c_str());
+  if (!S_ISDIR(st.st_mode))
+    throw IoError(ErrorKind::kBadInput, dir, "use as output folder", ENOTDIR);
+  bool is_dir_itself = existing == dir;
+  if (!is_dir_itself && ::access(existing.c_str(), W_OK | X_OK) != 0) {
+    throw IoError(ErrorKind::kBadInput, dir, "create output folder", errno);
+  }
+}
+
+void check_writable(const Folder& folder) {
+  // A probe file, not access(2): it also finds a read-only mount or a full inode table.
+  std::pair<std::string, int> probe;
+  try {
+    probe = make_temp_at(folder.fd(), "", folder.path());
+  } catch (const IoError& e) {
+    throw IoError(ErrorKind::kBadInput, folder.path(), "write in output folder", e.error_number());
+  }
+  ::close(probe.second);
+  ::unlinkat(folder.fd(), probe.first.c_str(), 0);
+}
+
+void prepare_output_dir(const fs::path& dir) {
+  make_output_dir(dir);
+  check_writable(Folder(dir));
 }
 
 namespace {
@@ -344,17 +436,33 @@ bool is_temp_name(std::string_view name) {
   return temp_name_pid(name).has_value();
 }
 
-int remove_stale_temps(const fs::path& dir) {
+int remove_stale_temps(const Folder& folder) {
+  // A descriptor of its own: readdir moves the one it is given.
+  int dup = ::openat(folder.fd(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dup < 0) return 0;
+  DIR* listing = ::fdopendir(dup);
+  if (listing == nullptr) {
+    ::close(dup);
+    return 0;
+  }
   int removed = 0;
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    std::optional<long> pid = temp_name_pid(it->path().filename().string());
+  while (const dirent* entry = ::readdir(listing)) {
+    std::optional<long> pid = temp_name_pid(entry->d_name);
     if (!pid) continue;
     bool alive = *pid > 0 && (::kill(static_cast<pid_t>(*pid), 0) == 0 || errno == EPERM);
     if (alive) continue;  // a live run (maybe this one) is writing it now
-    if (::unlink(it->path().c_str()) == 0) ++removed;
+    if (::unlinkat(folder.fd(), entry->d_name, 0) == 0) ++removed;
   }
+  ::closedir(listing);
   return removed;
+}
+
+int remove_stale_temps(const fs::path& dir) {
+  try {
+    return remove_stale_temps(Folder(dir));
+  } catch (const IoError&) {
+    return 0;
+  }
 }
 
 std::string octal_mode(mode_t mode) {
@@ -363,12 +471,20 @@ std::string octal_mode(mode_t mode) {
   return buf;
 }
 
-std::optional<FileWarning> check_key_permissions(const fs::path& key_file) {
-  struct stat st {};
-  if (::stat(key_file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+std::optional<FileWarning> key_permission_warning(const fs::path& key_file, const struct stat& st) {
+  mode_t mode = st.st_mode & 07777;
+  if (S_ISLNK(st.st_mode)) {
+    std::error_code ec;
+    fs::path target = fs::read_symlink(key_file, ec);
+    return FileWarning{key_file, mode,
+                       key_file.string() + " is a symbolic link (to " +
+                           (ec ? std::string("?") : target.string()) +
+                           "): whoever can change the link or its target can change the key; csr "
+                           "and pfx refuse it without --follow-key-symlinks"};
+  }
+  if (!S_ISREG(st.st_mode)) return std::nullopt;
   bool group = (st.st_mode & S_IRGRP) != 0;
   bool others = (st.st_mode & S_IROTH) != 0;
-  mode_t mode = st.st_mode & 07777;
   if (group || others) {
     const char* who = group && others ? "group and others" : group ? "group" : "others";
     return FileWarning{key_file, mode,
@@ -385,37 +501,82 @@ std::optional<FileWarning> check_key_permissions(const fs::path& key_file) {
   return std::nullopt;
 }
 
-FolderLock::FolderLock(const fs::path& dir) : dir_(dir) {
-  // O_RDONLY is all flock(2) needs; O_CLOEXEC keeps the lock from leaking into a child.
-  fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd_ < 0) throw IoError(ErrorKind::kBadInput, dir, "open folder to lock", errno);
+std::optional<FileWarning> check_key_permissions(const fs::path& key_file) {
   struct stat st {};
-  if (::fstat(fd_, &st) != 0) {
-    int err = errno;
-    ::close(fd_);
-    throw IoError(ErrorKind::kBadInput, dir, "open folder to lock", err);
-  }
-  identity_ = {st.st_dev, st.st_ino};
+  if (::lstat(key_file.c_str(), &st) != 0) return std::nullopt;
+  return key_permission_warning(key_file, st);
 }
 
-FolderLock::~FolderLock() {
+std::optional<FolderSafety> folder_safety(const fs::path& dir, const struct stat& st) {
+  const uid_t me = ::geteuid();
+  const mode_t mode = st.st_mode & 07777;
+  const std::string shown = dir.empty() ? std::string(".") : dir.string();
+  if (st.st_uid != me && st.st_uid != 0) {
+    return FolderSafety{true,
+                        {dir, mode,
+                         shown + " is owned by uid " + std::to_string(st.st_uid) +
+                             ", not by the user running poolcert (uid " + std::to_string(me) +
+                             ") or root: that user can replace or remove the keys in it; use a "
+                             "folder of your own (-o DIR) or chown it to yourself"}};
+  }
+  bool group = (st.st_mode & S_IWGRP) != 0;
+  bool others = (st.st_mode & S_IWOTH) != 0;
+  if (!group && !others) return std::nullopt;
+  const char* who = group && others ? "group and others" : group ? "group" : "others";
+  if ((st.st_mode & S_ISVTX) == 0) {
+    return FolderSafety{true,
+                        {dir, mode,
+                         shown + " is writable by " + who + " (mode " + octal_mode(mode) +
+                             ") without the sticky bit: they can replace or remove the keys in "
+                             "it; run chmod go-w " +
+                             shell_word(shown) + " or use a folder of your own (-o DIR)"}};
+  }
+  return FolderSafety{false,
+                      {dir, mode,
+                       shown + " is writable by " + who + " (mode " + octal_mode(mode) +
+                           ", sticky): they cannot change poolcert's files there, but can see "
+                           "their names and put files under names not made yet; a folder only "
+                           "you can write (chmod 700) is safer"}};
+}
+
+std::optional<FolderSafety> folder_safety(const fs::path& dir) {
+  struct stat st {};
+  if (::stat((dir.empty() ? fs::path(".") : dir).c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return std::nullopt;
+  }
+  return folder_safety(dir, st);
+}
+
+Folder::Folder(const fs::path& dir) : dir_(dir) {
+  // O_RDONLY is all flock(2) and the *at calls need; O_CLOEXEC keeps the lock from leaking into a
+  // child.
+  fd_ = ::open((dir.empty() ? fs::path(".") : dir).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd_ < 0) throw IoError(ErrorKind::kBadInput, dir, "open folder", errno);
+  if (::fstat(fd_, &st_) != 0) {
+    int err = errno;
+    ::close(fd_);
+    throw IoError(ErrorKind::kBadInput, dir, "open folder", err);
+  }
+}
+
+Folder::~Folder() {
   if (fd_ >= 0) ::close(fd_);  // closing the last descriptor of the open folder releases it
 }
 
-FolderLock::FolderLock(FolderLock&& other) noexcept
-    : dir_(std::move(other.dir_)), fd_(std::exchange(other.fd_, -1)), identity_(other.identity_) {}
+Folder::Folder(Folder&& other) noexcept
+    : dir_(std::move(other.dir_)), fd_(std::exchange(other.fd_, -1)), st_(other.st_) {}
 
-FolderLock& FolderLock::operator=(FolderLock&& other) noexcept {
+Folder& Folder::operator=(Folder&& other) noexcept {
   if (this != &other) {
     if (fd_ >= 0) ::close(fd_);
     dir_ = std::move(other.dir_);
     fd_ = std::exchange(other.fd_, -1);
-    identity_ = other.identity_;
+    st_ = other.st_;
   }
   return *this;
 }
 
-bool FolderLock::try_lock() {
+bool Folder::try_lock() {
   while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) return false;
     if (errno != EINTR) throw IoError(ErrorKind::kOperation, dir_, "lock folder", errno);
@@ -423,10 +584,18 @@ bool FolderLock::try_lock() {
   return true;
 }
 
-void FolderLock::lock() {
+void Folder::lock() {
   while (::flock(fd_, LOCK_EX) != 0) {
     if (errno != EINTR) throw IoError(ErrorKind::kOperation, dir_, "lock folder", errno);
   }
+}
+
+void Folder::unlock() noexcept {
+  ::flock(fd_, LOCK_UN);
+}
+
+void Folder::sync() const {
+  if (::fsync(fd_) != 0) throw IoError(ErrorKind::kOperation, dir_, "sync folder", errno);
 }
 
 FolderBusyError::FolderBusyError(const fs::path& dir)
@@ -435,26 +604,36 @@ FolderBusyError::FolderBusyError(const fs::path& dir)
                 ": another poolcert run is writing in this folder; nothing was written (without "
                 "--no-wait, poolcert waits for it to finish)") {}
 
-std::vector<FolderLock> lock_folders(const std::vector<fs::path>& dirs, LockWait wait,
-                                     const std::function<void(const fs::path&)>& on_wait) {
-  std::vector<FolderLock> locks;
-  for (const fs::path& dir : dirs) {
-    FolderLock lock(dir);
-    // Two opens of one folder would be two locks: the second would wait for the first forever.
-    bool seen = std::any_of(locks.begin(), locks.end(),
-                            [&](const FolderLock& l) { return l.identity() == lock.identity(); });
-    if (!seen) locks.push_back(std::move(lock));
-  }
+void lock_folders(const std::vector<Folder*>& folders, LockWait wait,
+                  const std::function<void(const fs::path&)>& on_wait) {
+  std::vector<Folder*> order = folders;
   // One global order for every run: a run waits only for folders after those it holds.
-  std::sort(locks.begin(), locks.end(),
-            [](const FolderLock& a, const FolderLock& b) { return a.identity() < b.identity(); });
-  for (FolderLock& lock : locks) {
-    if (lock.try_lock()) continue;
-    if (wait == LockWait::kNoWait) throw FolderBusyError(lock.dir());  // `locks` releases all
-    if (on_wait) on_wait(lock.dir());
-    lock.lock();
+  std::sort(order.begin(), order.end(),
+            [](const Folder* a, const Folder* b) { return a->identity() < b->identity(); });
+  std::size_t taken = 0;
+  try {
+    for (; taken < order.size(); ++taken) {
+      Folder* folder = order[taken];
+      if (folder->try_lock()) continue;
+      if (wait == LockWait::kNoWait) throw FolderBusyError(folder->path());
+      if (on_wait) on_wait(folder->path());
+      folder->lock();
+    }
+  } catch (...) {
+    for (std::size_t i = 0; i < taken; ++i) order[i]->unlock();
+    throw;
   }
-  return locks;
+}
+
+FolderIdentity folder_identity(const fs::path& dir) {
+  fs::path existing = fs::absolute(dir.empty() ? fs::path(".") : dir);
+  fs::path rest;
+  struct stat st {};
+  while (::stat(existing.c_str(), &st) != 0 && existing.has_relative_path()) {
+    rest = existing.filename() / rest;
+    existing = existing.parent_path();
+  }
+  return FolderIdentity{st.st_dev, st.st_ino, rest.lexically_normal().string()};
 }
 
 std::string utc_timestamp() {

@@ -62,9 +62,8 @@ std::string encode_private_key(EVP_PKEY* key, const std::optional<std::string>& 
   return bio_contents(bio.get());
 }
 
-ossl::UniquePtr<EVP_PKEY> read_private_key(const std::filesystem::path& file,
-                                           const std::optional<std::string>& passphrase) {
-  std::string pem = read_input_file(file);
+ossl::UniquePtr<EVP_PKEY> parse_private_key(std::string_view pem, const std::filesystem::path& file,
+                                            const std::optional<std::string>& passphrase) {
   ossl::UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) throw OpenSslError("allocating a memory BIO");
   PassphraseRequest req{&passphrase};
@@ -80,6 +79,19 @@ ossl::UniquePtr<EVP_PKEY> read_private_key(const std::filesystem::path& file,
     throw BadFileError(file, "not a PEM private key");
   }
   return key;
+}
+
+ossl::UniquePtr<EVP_PKEY> read_private_key(const std::filesystem::path& file,
+                                           const std::optional<std::string>& passphrase) {
+  std::string pem = read_input_file(file);
+  try {
+    ossl::UniquePtr<EVP_PKEY> key = parse_private_key(pem, file, passphrase);
+    OPENSSL_cleanse(pem.data(), pem.size());
+    return key;
+  } catch (...) {
+    OPENSSL_cleanse(pem.data(), pem.size());
+    throw;
+  }
 }
 
 KeyFacts key_facts(const EVP_PKEY* key) {
@@ -159,6 +171,11 @@ std::string spki_sha256(const X509_PUBKEY* spki) {
   return hex_sha256_of_owned(der, len);
 }
 
+bool pem_is_encrypted_key(std::string_view pem) {
+  return pem.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") != std::string_view::npos ||
+         pem.find("Proc-Type: 4,ENCRYPTED") != std::string_view::npos;
+}
+
 bool file_is_encrypted_key(const std::filesystem::path& file) {
   std::string text;
   try {
@@ -166,8 +183,7 @@ bool file_is_encrypted_key(const std::filesystem::path& file) {
   } catch (const Error&) {
     return false;
   }
-  bool encrypted = text.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") != std::string::npos ||
-                   text.find("Proc-Type: 4,ENCRYPTED") != std::string::npos;
+  bool encrypted = pem_is_encrypted_key(text);
   OPENSSL_cleanse(text.data(), text.size());
   return encrypted;
 }

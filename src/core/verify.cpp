@@ -1,16 +1,21 @@
 // verify(): pairs each leaf of the input with its server, then runs the checks on it.
 #include "poolcert/verify.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <chrono>
 #include <map>
 #include <regex>
 #include <unordered_map>
 
+#include <openssl/crypto.h>
+
 #include "poolcert/checks.hpp"
 #include "poolcert/csr_batch.hpp"
 #include "poolcert/dns_name.hpp"
 #include "poolcert/error.hpp"
+#include "poolcert/file_io.hpp"
 #include "poolcert/inspect.hpp"
 #include "poolcert/key.hpp"
 #include "poolcert/parallel.hpp"
@@ -21,21 +26,35 @@ namespace fs = std::filesystem;
 namespace {
 
 // A server's public key fingerprint from its CSR (public, and made from the key by csr), or,
-// failing that, from its key when it is not encrypted.
-std::optional<std::string> server_spki(const RequestKeyReader& requests, const fs::path& key_dir,
-                                       const std::string& stem) {
+// failing that, from its key when it is not encrypted. The key is read through the key folder
+// (`key_folder`; nullptr when there is none), never through a symlink unless options say so.
+std::optional<std::string> server_spki(const RequestKeyReader& requests, const Folder* key_folder,
+                                       const VerifyOptions& options, const std::string& stem) {
   std::error_code ec;
-  fs::path csr = key_dir / (stem + ".csr");
+  fs::path csr = options.key_dir / (stem + ".csr");
   if (fs::is_regular_file(csr, ec)) {
     std::optional<std::string> spki = requests.first_request_spki_sha256(csr);
     if (!spki) throw BadFileError(csr, "holds no certificate request");
     return spki;
   }
-  fs::path key = key_dir / (stem + ".key");
-  if (fs::is_regular_file(key, ec) && !file_is_encrypted_key(key)) {
-    return spki_sha256(read_private_key(key, std::nullopt).get());
+  if (key_folder == nullptr) return std::nullopt;
+  const std::string name = stem + ".key";
+  std::optional<struct stat> st = stat_at(*key_folder, name);
+  if (!st || S_ISDIR(st->st_mode)) return std::nullopt;
+  InputFile key =
+      read_file_at(*key_folder, name,
+                   options.follow_key_symlinks ? Symlinks::kFollow : Symlinks::kRefuse, 1 << 20);
+  std::optional<std::string> spki;
+  if (!pem_is_encrypted_key(key.data)) {
+    try {
+      spki = spki_sha256(parse_private_key(key.data, key_folder->file(name), std::nullopt).get());
+    } catch (...) {
+      OPENSSL_cleanse(key.data.data(), key.data.size());
+      throw;
+    }
   }
-  return std::nullopt;
+  OPENSSL_cleanse(key.data.data(), key.data.size());
+  return spki;
 }
 
 // Certificates that are chain material rather than leaves: CAs and self-signed roots.
@@ -250,6 +269,12 @@ std::vector<ExpectedCertificate> expected_certificates(const PoolSpec& spec,
   std::vector<ExpectedCertificate> expected;
   expected.reserve(spec.servers.size() * spec.certificates.size());
   RequestKeyReader requests;
+  std::optional<Folder> key_folder;
+  std::error_code ec;
+  if (fs::is_directory(options.key_dir.empty() ? fs::path(".") : options.key_dir, ec)) {
+    key_folder.emplace(options.key_dir);
+  }
+  const Folder* keys = key_folder ? &*key_folder : nullptr;
   for (const ServerSpec& server : spec.servers) {
     for (const CertificateSpec& cert : spec.certificates) {
       if (!cert.profile.shared) {
@@ -257,7 +282,7 @@ std::vector<ExpectedCertificate> expected_certificates(const PoolSpec& spec,
             {&server,
              &cert,
              derive_plan(spec, &server, cert),
-             server_spki(requests, options.key_dir, output_stem(server.fqdn, cert.name)),
+             server_spki(requests, keys, options, output_stem(server.fqdn, cert.name)),
              {}});
         continue;
       }
@@ -266,12 +291,12 @@ std::vector<ExpectedCertificate> expected_certificates(const PoolSpec& spec,
           nullptr,
           &cert,
           derive_plan(spec, nullptr, cert),
-          server_spki(requests, options.key_dir, output_stem(spec.pool_fqdn, cert.name)),
+          server_spki(requests, keys, options, output_stem(spec.pool_fqdn, cert.name)),
           {}};
       for (const ServerSpec& member : spec.servers) {
         if (member.fqdn == spec.pool_fqdn) continue;  // that is the pool's own file
         std::string stem = output_stem(member.fqdn, cert.name);
-        if (auto spki = server_spki(requests, options.key_dir, stem)) {
+        if (auto spki = server_spki(requests, keys, options, stem)) {
           e.member_keys.push_back({member.fqdn, options.key_dir / (stem + ".key"), *spki});
         }
       }
@@ -421,7 +446,11 @@ VerifyReport verify(const PoolSpec& spec, const std::vector<ExpectedCertificate>
         {c.input->file, join_name(c.facts.subject),
          "matches no server of " + spec.file.string() + " (neither a server's key nor its name)"});
   }
-  // The keys of the servers checked, whether or not pairing needed them (a CSR comes first).
+  // Who else can change the key folder, then the keys of the servers checked, whether or not
+  // pairing needed them (a CSR comes first).
+  if (std::optional<FolderSafety> safety = folder_safety(options.key_dir)) {
+    report.warnings.push_back(std::move(safety->warning));
+  }
   for (const Target* target : checked) {
     const Target& t = *target;
     fs::path key = options.key_dir / (output_stem(t.plan.server_fqdn, t.cert->name) + ".key");

@@ -21,8 +21,10 @@ N = 20
 # 12345 fsync(5</abs/out/.srv0001.company.local.key.poolcert-99-AbC123>) = 0
 # 12345 syncfs(5</abs/out/.srv0001.company.local.key.poolcert-99-AbC123>) = 0
 FD_CALL = re.compile(r"^(\d+)\s+(?P<call>write|fsync|syncfs)\(\d+<(?P<path>[^>]+)>")
-# 12345 link("out/.x.poolcert-99-AbC123", "out/x" ...   (or rename)
-NAMING = re.compile(r'^(\d+)\s+(?P<call>link|rename)\("(?P<src>[^"]+)", "(?P<dst>[^"]+)"')
+# 12345 linkat(3</abs/out>, ".x.poolcert-99-AbC123", 3</abs/out>, "x", 0) = 0   (or renameat):
+# poolcert names its files relative to the folder it opened and locked (issue 14).
+NAMING = re.compile(r'^(\d+)\s+(?P<call>link|rename)(?:at2?)?\(\d+<(?P<sdir>[^>]+)>, '
+                    r'"(?P<src>[^"]+)", \d+<(?P<ddir>[^>]+)>, "(?P<dst>[^"]+)"')
 RESUMED = re.compile(r"^(\d+)\s+<\.\.\. (?P<call>\w+) resumed>.*= (?P<rc>-?\d+)")
 # What `stat -f -c %T` calls the file systems poolcert syncs a batch of files on with one syncfs.
 SYNCFS_FILE_SYSTEMS = {"ext2/ext3", "xfs", "btrfs", "tmpfs"}
@@ -36,7 +38,8 @@ def parse(log_text):
         if m:
             pid, call = m.group(1), m.group("call")
             event = ((pid, call, m.group("path"), None) if call in ("write", "fsync", "syncfs")
-                     else (pid, call, m.group("src"), m.group("dst")))
+                     else (pid, call, os.path.join(m.group("sdir"), m.group("src")),
+                           os.path.join(m.group("ddir"), m.group("dst"))))
             if line.endswith("<unfinished ...>"):
                 pending[pid] = event
             elif not re.search(r"= -1 \w+", line):
@@ -53,7 +56,7 @@ class WriteOrder(h.TempDirTestCase):
     def run_traced(self, *args):
         log = self.tmp / "strace.log"
         cmd = ["strace", "-f", "-qq", "-y", "-s", "0", "-o", str(log),
-               "-e", "trace=write,fsync,syncfs,link,rename", h.POOLCERT, "csr", *args]
+               "-e", "trace=write,fsync,syncfs,linkat,renameat,renameat2", h.POOLCERT, "csr", *args]
         # LeakSanitizer stops the world with ptrace, which fails under strace: leaks are checked
         # by every other test, not this one (an uninstrumented build ignores the option).
         env = dict(os.environ)

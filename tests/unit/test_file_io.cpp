@@ -73,9 +73,10 @@ TEST_CASE("kKeep never replaces an existing file") {
 TEST_CASE("staged files: nothing in place before install, temporary files gone after") {
   test::TempDir dir;
   UmaskScope open_umask(0);
+  Folder folder(dir.path());
   std::vector<StagedFile> staged;
   for (int i = 0; i < 6; ++i) {  // enough for one syncfs on a local file system
-    staged.emplace_back(dir.path() / ("f" + std::to_string(i)), "data " + std::to_string(i),
+    staged.emplace_back(folder, "f" + std::to_string(i), "data " + std::to_string(i),
                         i % 2 == 0 ? 0600 : 0644);
   }
   CHECK(count_entries(dir.path()) == 6);  // six temporary files, no final name yet
@@ -97,8 +98,9 @@ TEST_CASE("staged files: nothing in place before install, temporary files gone a
 TEST_CASE("a staged file that is never installed leaves nothing behind") {
   test::TempDir dir;
   {
-    StagedFile a(dir.path() / "a.key", "secret", 0600);
-    StagedFile b(dir.path() / "b.key", "secret", 0600);
+    Folder folder(dir.path());
+    StagedFile a(folder, "a.key", "secret", 0600);
+    StagedFile b(folder, "b.key", "secret", 0600);
     sync_staged({&a, &b});
     StagedFile moved(std::move(b));  // the temporary file goes with the move
     CHECK(count_entries(dir.path()) == 2);
@@ -109,7 +111,8 @@ TEST_CASE("a staged file that is never installed leaves nothing behind") {
 TEST_CASE("a staged key is never linked over an existing one") {
   test::TempDir dir;
   write_file_atomic(dir.path() / "a.key", "first", 0600, Existing::kKeep);
-  StagedFile second(dir.path() / "a.key", "second", 0600);
+  Folder folder(dir.path());
+  StagedFile second(folder, "a.key", "second", 0600);
   sync_staged({&second});
   CHECK_THROWS_AS(second.install(Existing::kKeep), FileExistsError);
   CHECK(slurp(dir.path() / "a.key") == "first");
@@ -118,10 +121,11 @@ TEST_CASE("a staged key is never linked over an existing one") {
 TEST_CASE("move_aside never replaces an earlier backup") {
   test::TempDir dir;
   fs::path key = dir.path() / "a.key";
+  Folder folder(dir.path());
   write_file_atomic(key, "one", 0600, Existing::kKeep);
-  fs::path b1 = move_aside(key, ".bak");
+  fs::path b1 = move_aside(folder, "a.key", ".bak");
   write_file_atomic(key, "two", 0600, Existing::kKeep);
-  fs::path b2 = move_aside(key, ".bak");
+  fs::path b2 = move_aside(folder, "a.key", ".bak");
   CHECK(b1 != b2);
   CHECK(slurp(b1) == "one");
   CHECK(slurp(b2) == "two");
@@ -258,50 +262,52 @@ TEST_CASE("check_key_permissions quotes a path the shell would split") {
 
 TEST_CASE("a folder lock excludes every other open of the folder until released") {
   test::TempDir dir;
-  auto first = std::make_unique<FolderLock>(dir.path());
-  FolderLock second(dir.path() / ".");  // another spelling, another open: another lock
+  auto first = std::make_unique<Folder>(dir.path());
+  Folder second(dir.path() / ".");  // another spelling, another open: another lock
   CHECK(first->identity() == second.identity());
   CHECK(first->try_lock());
   CHECK_FALSE(second.try_lock());
   first.reset();  // released by closing the folder
   CHECK(second.try_lock());
-  CHECK_THROWS_AS(FolderLock(dir.path() / "missing"), IoError);
+  CHECK_THROWS_AS(Folder(dir.path() / "missing"), IoError);
 }
 
-TEST_CASE("lock_folders takes each folder once and, with kNoWait, takes nothing when one is held") {
+TEST_CASE(
+    "lock_folders locks in (device, inode) order and, with kNoWait, keeps nothing when one "
+    "is held") {
   test::TempDir dir;
   fs::create_directory(dir.path() / "a");
   fs::create_directory(dir.path() / "b");
   {
-    // "a" twice under two spellings: one lock, or it would wait for itself.
-    std::vector<FolderLock> locks = lock_folders(
-        {dir.path() / "b", dir.path() / "a", dir.path() / "a" / "."}, LockWait::kWait, nullptr);
-    CHECK(locks.size() == 2);
-    CHECK(locks[0].identity() < locks[1].identity());
-    FolderLock other(dir.path() / "a");
+    Folder b(dir.path() / "b");
+    Folder a(dir.path() / "a");
+    lock_folders({&b, &a}, LockWait::kWait, nullptr);
+    Folder other(dir.path() / "a");
     CHECK_FALSE(other.try_lock());
   }
-  FolderLock held(dir.path() / "b");
+  Folder held(dir.path() / "b");
   REQUIRE(held.try_lock());
   bool waited = false;
-  CHECK_THROWS_AS(lock_folders({dir.path() / "a", dir.path() / "b"}, LockWait::kNoWait,
-                               [&](const fs::path&) { waited = true; }),
-                  FolderBusyError);
+  Folder a(dir.path() / "a");
+  Folder b(dir.path() / "b");
+  CHECK_THROWS_AS(
+      lock_folders({&a, &b}, LockWait::kNoWait, [&](const fs::path&) { waited = true; }),
+      FolderBusyError);
   CHECK_FALSE(waited);
-  FolderLock a(dir.path() / "a");
-  CHECK(a.try_lock());  // released again by the failed lock_folders
+  Folder again(dir.path() / "a");
+  CHECK(again.try_lock());  // released again by the failed lock_folders
 }
 
 TEST_CASE("lock_folders says which folder it waits for, then waits until it is free") {
   test::TempDir dir;
-  auto held = std::make_unique<FolderLock>(dir.path());
+  auto held = std::make_unique<Folder>(dir.path());
   REQUIRE(held->try_lock());
   std::promise<fs::path> waiting;
   std::future<fs::path> waiting_for = waiting.get_future();
   std::atomic<bool> locked{false};
   std::thread runner([&] {
-    std::vector<FolderLock> locks = lock_folders({dir.path()}, LockWait::kWait,
-                                                 [&](const fs::path& d) { waiting.set_value(d); });
+    Folder folder(dir.path());
+    lock_folders({&folder}, LockWait::kWait, [&](const fs::path& d) { waiting.set_value(d); });
     locked = true;
   });
   REQUIRE(waiting_for.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
