@@ -630,10 +630,14 @@ FolderIdentity folder_identity(const fs::path& dir) {
   fs::path rest;
   struct stat st {};
   while (::stat(existing.c_str(), &st) != 0 && existing.has_relative_path()) {
-    rest = existing.filename() / rest;
+    rest = rest.empty() ? existing.filename() : existing.filename() / rest;
     existing = existing.parent_path();
   }
-  return FolderIdentity{st.st_dev, st.st_ino, rest.lexically_normal().string()};
+  // "out/new/", "out/./new" and "out/new" are one folder.
+  std::string below = rest.lexically_normal().string();
+  while (!below.empty() && below.back() == '/') below.pop_back();
+  if (below == ".") below.clear();
+  return FolderIdentity{st.st_dev, st.st_ino, below};
 }
 
 std::string utc_timestamp() {

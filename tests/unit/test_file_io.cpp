@@ -318,3 +318,72 @@ TEST_CASE("lock_folders says which folder it waits for, then waits until it is f
   runner.join();
   CHECK(locked.load());
 }
+
+TEST_CASE("read_file_at refuses a symlink unless asked to follow it, naming the target") {
+  test::TempDir dir;
+  dir.write("real.key", "secret");
+  fs::create_symlink("real.key", dir.path() / "link.key");
+  Folder folder(dir.path());
+  try {
+    read_file_at(folder, "link.key", Symlinks::kRefuse);
+    FAIL("no error");
+  } catch (const SymlinkError& e) {
+    CHECK(e.kind() == ErrorKind::kBadInput);
+    std::string what = e.what();
+    CHECK(what.find("link.key: is a symbolic link (to real.key)") != std::string::npos);
+    CHECK(what.find("--follow-key-symlinks") != std::string::npos);
+  }
+  CHECK(read_file_at(folder, "link.key", Symlinks::kFollow).data == "secret");
+  CHECK(read_file_at(folder, "real.key", Symlinks::kRefuse).data == "secret");
+  CHECK_FALSE(stat_at(folder, "missing.key").has_value());
+  CHECK(S_ISLNK(stat_at(folder, "link.key")->st_mode));
+}
+
+TEST_CASE("folder_safety: unsafe without the sticky bit, a warning with it, nothing for 0700") {
+  struct stat st {};
+  st.st_uid = ::geteuid();
+  st.st_mode = S_IFDIR | 0700;
+  CHECK_FALSE(folder_safety("out", st).has_value());
+  st.st_mode = S_IFDIR | 0775;
+  auto group = folder_safety("out", st);
+  REQUIRE(group.has_value());
+  CHECK(group->unsafe);
+  CHECK(group->warning.message.find("writable by group (mode 0775) without the sticky bit") !=
+        std::string::npos);
+  st.st_mode = S_IFDIR | 01777;
+  auto sticky = folder_safety("/tmp", st);
+  REQUIRE(sticky.has_value());
+  CHECK_FALSE(sticky->unsafe);
+  CHECK(sticky->warning.mode == 01777);
+  st.st_mode = S_IFDIR | 0700;
+  st.st_uid = ::geteuid() + 1 == 0 ? 2 : ::geteuid() + 1;  // neither this user nor root
+  auto foreign = folder_safety("out", st);
+  REQUIRE(foreign.has_value());
+  CHECK(foreign->unsafe);
+  st.st_uid = 0;  // root's folder, only root can write: fine for anyone
+  CHECK_FALSE(folder_safety("out", st).has_value());
+}
+
+TEST_CASE("folder_identity is one for every spelling, even of a folder not made yet") {
+  test::TempDir dir;
+  fs::create_directory(dir.path() / "out");
+  fs::create_directory_symlink("out", dir.path() / "alias");
+  CHECK_FALSE(folder_identity(dir.path() / "out") < folder_identity(dir.path() / "alias"));
+  CHECK_FALSE(folder_identity(dir.path() / "alias") < folder_identity(dir.path() / "out"));
+  FolderIdentity a = folder_identity(dir.path() / "out" / "new");
+  FolderIdentity b = folder_identity(dir.path() / "alias" / "new");
+  CHECK(a.device == b.device);
+  CHECK(a.inode == b.inode);
+  CHECK(a.rest == "new");
+  CHECK(b.rest == "new");
+  CHECK(folder_identity(dir.path() / "out" / "other").rest == "other");
+}
+
+TEST_CASE("check_can_create makes nothing and refuses a path through a file") {
+  test::TempDir dir;
+  dir.write("file", "x");
+  CHECK_THROWS_AS(check_can_create(dir.path() / "file" / "out"), IoError);
+  CHECK_THROWS_AS(check_can_create(dir.path() / "file"), IoError);
+  check_can_create(dir.path() / "a" / "b");
+  CHECK_FALSE(fs::exists(dir.path() / "a"));
+}
