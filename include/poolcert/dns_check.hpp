@@ -37,8 +37,9 @@ struct RecordCheck {
 
 // check_dns_records queries every record (in parallel, on one c-ares channel) and compares the
 // answers: present (equal), missing (NXDOMAIN or no such record), different (address, priority,
-// weight, port or target), error (timeout, SERVFAIL, refused: with the cause). Results are in
-// the order of `records`. Throws OpenSslError-free Error (kOperation) when c-ares cannot start.
+// weight, port or target), error (timeout, SERVFAIL, refused, a malformed answer: with the cause
+// and the server's address). Results are in the order of `records`. Throws OpenSslError-free
+// Error (kOperation) when c-ares cannot start.
 std::vector<RecordCheck> check_dns_records(const std::vector<DnsRecord>& records,
                                            const DnsCheckOptions& options);
 

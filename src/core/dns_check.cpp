@@ -12,6 +12,7 @@
 #include <memory>
 #include <regex>
 
+#include "dns_wire.hpp"
 #include "poolcert/dns_name.hpp"
 #include "poolcert/error.hpp"
 
@@ -37,7 +38,9 @@ struct ChannelDeleter {
 using Channel = std::unique_ptr<ares_channeldata, ChannelDeleter>;
 
 struct Query {
-  RecordCheck* check;
+  RecordCheck* check = nullptr;
+  DnsQuestion question;
+  const DnsWire* wire = nullptr;
   bool done = false;
 };
 
@@ -56,6 +59,56 @@ std::string cause_of(int status) {
     default:
       return std::string("query failed: ") + ares_strerror(status);
   }
+}
+
+const char* type_name(int type) {
+  return type == kTypeSrv ? "SRV" : type == kTypeCname ? "CNAME" : "A";
+}
+
+// What a UDP answer did that made c-ares ask again over TCP; `named`: say which question's.
+std::string tcp_fallback_cause(const DnsWire::TcpFallback& udp, bool named) {
+  std::string question = udp.question.name + " " + type_name(udp.question.type);
+  std::string limit = std::to_string(udp.limit) + " bytes";
+  if (udp.truncated) {
+    return "the DNS server at " + udp.server + " answered " + (named ? question + " " : "") +
+           "with the truncation bit set (an answer over " + limit + ")";
+  }
+  bool edns = udp.limit != 512;
+  return "the DNS server at " + udp.server + " sent an answer " +
+         (named ? "to " + question + " " : "") + "over " +
+         (edns ? limit + ", the size its EDNS0 query offered," : limit) + " (" +
+         std::to_string(udp.bytes) + " bytes) without the truncation bit (a malformed reply, " +
+         (edns ? "RFC 6891 6.2.3)" : "RFC 1035 4.2.1)");
+}
+
+// Why a query failed: c-ares's status, and where that alone misleads, what the datagrams showed
+// (DnsWire). ARES_ECONNREFUSED after a TCP fallback means TCP was refused, for this question or
+// for another at the same server (c-ares then ends every query to it), not that no DNS server
+// is there. The servers that refused a datagram; datagrams that answer no query (c-ares drops
+// them, and the query times out).
+std::string failure_message(int status, const DnsQuestion& question, const DnsWire& wire) {
+  bool timeout = status == ARES_ETIMEOUT || status == ARES_ECANCELLED;
+  std::string tcp = status == ARES_ECONNREFUSED ? "connection refused"
+                    : timeout                   ? "timeout"
+                                                : cause_of(status);
+  if (const DnsWire::TcpFallback* own = wire.tcp_fallback(question)) {
+    return tcp_fallback_cause(*own, false) + "; asked again over TCP: " + tcp;
+  }
+  const DnsWire::TcpFallback* beside = wire.tcp_fallback_beside(question);
+  if (status == ARES_ECONNREFUSED && beside != nullptr) {
+    return tcp_fallback_cause(*beside, true) +
+           "; asked again over TCP: connection refused, which ended every query to that server";
+  }
+  std::string refused = wire.refused();
+  if (status == ARES_ECONNREFUSED && !refused.empty()) {
+    return "connection refused: no DNS server at " + refused;
+  }
+  std::string cause = cause_of(status);
+  std::string asked_at = wire.asked_at(question);
+  if (status == ARES_ETIMEOUT && !asked_at.empty()) cause += " at " + asked_at;
+  std::string unusable = wire.unusable();
+  if (timeout && !unusable.empty()) cause += "; " + unusable;
+  return cause;
 }
 
 // The target of the answer's CNAME record (RFC 1035 4.1: header, questions, then answers; names
@@ -213,7 +266,7 @@ void on_answer(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int
   }
   if (status != ARES_SUCCESS) {
     c.status = RecordStatus::kError;
-    c.message = cause_of(status);
+    c.message = failure_message(status, q->question, *q->wire);
     return;
   }
   if (c.expected.type == "SRV") {
@@ -225,7 +278,8 @@ void on_answer(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int
   }
 }
 
-Channel make_channel(const DnsCheckOptions& options) {
+// A channel whose sockets go through `wire`, which must outlive it.
+Channel make_channel(const DnsCheckOptions& options, DnsWire& wire) {
   init_library();
   ares_options opts{};
   // One try per server within the whole timeout: the loop below enforces the bound anyway.
@@ -238,6 +292,7 @@ Channel make_channel(const DnsCheckOptions& options) {
     throw Error(ErrorKind::kOperation, std::string("c-ares init: ") + ares_strerror(status));
   }
   Channel channel(raw);
+  wire.attach(channel.get());
   if (!options.resolvers.empty()) {
     std::string csv;
     for (const Resolver& r : options.resolvers) {
@@ -321,13 +376,16 @@ std::vector<RecordCheck> check_dns_records(const std::vector<DnsRecord>& records
                                            const DnsCheckOptions& options) {
   std::vector<RecordCheck> checks(records.size());
   std::vector<Query> queries(records.size());
-  Channel channel = make_channel(options);
+  DnsWire wire;  // before the channel: ares_destroy closes its sockets through it
+  Channel channel = make_channel(options, wire);
   for (std::size_t i = 0; i < records.size(); ++i) {
     checks[i].expected = records[i];
-    queries[i].check = &checks[i];
     int type = records[i].type == "SRV"     ? kTypeSrv
                : records[i].type == "CNAME" ? kTypeCname
                                             : kTypeA;
+    std::string name = to_lower_ascii(records[i].name);
+    if (!name.empty() && name.back() == '.') name.pop_back();
+    queries[i] = Query{&checks[i], DnsQuestion{std::move(name), type}, &wire};
     ares_query(channel.get(), records[i].name.c_str(), kClassIn, type, on_answer, &queries[i]);
   }
   auto deadline = std::chrono::steady_clock::now() +
@@ -336,7 +394,7 @@ std::vector<RecordCheck> check_dns_records(const std::vector<DnsRecord>& records
   for (Query& q : queries) {
     if (!q.done) {
       q.check->status = RecordStatus::kError;
-      q.check->message = cause_of(ARES_ETIMEOUT);
+      q.check->message = failure_message(ARES_ETIMEOUT, q.question, wire);
     }
   }
   return checks;
