@@ -3,6 +3,8 @@
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
 
+#include <set>
+
 #include "poolcert/checks.hpp"
 #include "poolcert/error.hpp"
 #include "poolcert/file_io.hpp"
@@ -132,6 +134,34 @@ CheckResult check_complete(const CertificateChecks& in) {
           "the chain is longer than 16 certificates", "a chain of at most 16", "longer"};
 }
 
+// Orders certificates as X509_STORE_add_cert tells them apart (X509_cmp: the SHA-1 fingerprint,
+// then the encoding), so a set of them holds each certificate once.
+struct CertificateOrder {
+  bool operator()(const X509* a, const X509* b) const { return X509_cmp(a, b) < 0; }
+};
+
+// Puts each distinct certificate of `certs` into `store`, the first of its copies in file order,
+// as X509_STORE_add_cert would, but in n log n. X509_STORE_add_cert looks for the certificate in
+// the store's object stack with sk_X509_OBJECT_find, which sorts the whole stack whenever it is
+// unsorted, and every insertion leaves it unsorted: OpenSSL 3.0 sorts again for each certificate
+// (a bundle of 25,000 took a minute). Here duplicates are dropped with a set, the objects
+// pushed, and the stack sorted once by the comparator the store gave it, as its first lookup
+// would do; the verify threads then only read it.
+void add_distinct_certificates(X509_STORE* store, const std::vector<ossl::UniquePtr<X509>>& certs) {
+  STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(store);
+  std::set<const X509*, CertificateOrder> seen;
+  for (const auto& cert : certs) {
+    if (!seen.insert(cert.get()).second) continue;  // a copy of one already in the store
+    ossl::UniquePtr<X509_OBJECT> object(X509_OBJECT_new());
+    if (!object || X509_OBJECT_set1_X509(object.get(), cert.get()) != 1 ||  // its own reference
+        sk_X509_OBJECT_push(objects, object.get()) == 0) {
+      throw OpenSslError("adding a CA bundle certificate");
+    }
+    object.release();  // owned by the store now (X509_STORE_free frees its objects)
+  }
+  sk_X509_OBJECT_sort(objects);
+}
+
 }  // namespace
 
 void check_chain(const CertificateChecks& in, std::vector<CheckResult>& out) {
@@ -152,11 +182,7 @@ ossl::UniquePtr<X509_STORE> load_trust_store(const std::optional<std::filesystem
   if (objects.certificates.empty()) {
     throw BadFileError(*bundle, "the CA bundle holds no certificates");
   }
-  for (const auto& cert : objects.certificates) {
-    if (X509_STORE_add_cert(store.get(), cert.get()) != 1) {  // takes its own reference
-      throw OpenSslError("adding a CA bundle certificate");
-    }
-  }
+  add_distinct_certificates(store.get(), objects.certificates);
   return store;
 }
 

@@ -1,9 +1,16 @@
 #include <doctest/doctest.h>
 
+#include <openssl/x509_vfy.h>
+
+#include <fstream>
+#include <iterator>
+
 #include "poolcert/csr.hpp"
 #include "poolcert/error.hpp"
 #include "poolcert/key.hpp"
+#include "poolcert/lab_ca.hpp"
 #include "poolcert/verify.hpp"
+#include "poolcert/x509_load.hpp"
 #include "reference_spec.hpp"
 #include "temp_dir.hpp"
 
@@ -17,6 +24,22 @@ PoolSpec two_server_spec() {
   spec.servers.push_back(spec.servers.front());
   spec.servers.back().fqdn = "ocssrv02.company.local";
   return spec;
+}
+
+std::string file_text(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  REQUIRE(in);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// The certificates of a store's object stack, in its order.
+std::vector<X509*> store_certificates(X509_STORE* store) {
+  STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(store);
+  std::vector<X509*> certs;
+  for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
+    certs.push_back(X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i)));
+  }
+  return certs;
 }
 
 }  // namespace
@@ -97,4 +120,51 @@ TEST_CASE("expected_certificates names a CSR in the key folder that holds no req
   VerifyOptions options;
   options.key_dir = keys.path();
   CHECK_THROWS_AS(expected_certificates(spec, options), BadFileError);
+}
+
+TEST_CASE("load_trust_store holds each certificate of the bundle once, as X509_STORE_add_cert") {
+  // Two lab CAs of one name: two roots with one subject (a renewal with a new key), and the
+  // first CA's intermediate; the bundle repeats them, as bundles of 25,000 do (issue 14).
+  test::TempDir tmp;
+  LabCaSettings settings;
+  settings.key_bits = 2048;
+  LabCaInit renewed = init_lab_ca(tmp.path() / "renewed", settings);
+  settings.intermediate = true;
+  LabCaInit first = init_lab_ca(tmp.path() / "first", settings);
+  std::string root_a = file_text(first.files[0].certificate);
+  std::string inter = file_text(first.files[1].certificate);
+  std::string root_b = file_text(renewed.files[0].certificate);
+  std::filesystem::path bundle =
+      tmp.write("bundle.pem", root_b + root_a + inter + root_a + root_b + inter + root_a);
+
+  ossl::UniquePtr<X509_STORE> store = load_trust_store(bundle);
+  // Sorted once when made: the verify threads' lookups never sort it.
+  CHECK(sk_X509_OBJECT_is_sorted(X509_STORE_get0_objects(store.get())) == 1);
+
+  // What OpenSSL's own insertion makes of the same bundle, sorted as its first lookup would.
+  X509Objects objects = load_x509_objects(bundle);
+  ossl::UniquePtr<X509_STORE> reference(X509_STORE_new());
+  REQUIRE(reference);
+  for (const auto& cert : objects.certificates) {
+    REQUIRE(X509_STORE_add_cert(reference.get(), cert.get()) == 1);
+  }
+  sk_X509_OBJECT_sort(X509_STORE_get0_objects(reference.get()));
+
+  std::vector<X509*> got = store_certificates(store.get());
+  std::vector<X509*> expected = store_certificates(reference.get());
+  REQUIRE(got.size() == 3);
+  REQUIRE(expected.size() == 3);
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    CAPTURE(i);
+    CHECK(X509_cmp(got[i], expected[i]) == 0);
+  }
+
+  // The intermediate's issuer is found among the two roots of its name.
+  ossl::UniquePtr<X509> intermediate = std::move(objects.certificates[2]);
+  ossl::UniquePtr<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
+  REQUIRE(X509_STORE_CTX_init(ctx.get(), store.get(), intermediate.get(), nullptr) == 1);
+  X509* issuer = nullptr;
+  REQUIRE(X509_STORE_CTX_get1_issuer(&issuer, ctx.get(), intermediate.get()) == 1);
+  ossl::UniquePtr<X509> issuer_owned(issuer);
+  CHECK(X509_cmp(issuer, objects.certificates[1].get()) == 0);  // root_a, not root_b
 }
