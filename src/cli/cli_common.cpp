@@ -9,11 +9,11 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "poolcert/derive.hpp"
-#include "poolcert/dns_name.hpp"
-#include "poolcert/error.hpp"
-#include "poolcert/file_io.hpp"
-#include "poolcert/spec_toml.hpp"
+#include "poolcert/model/derive.hpp"
+#include "poolcert/model/dns_name.hpp"
+#include "poolcert/model/error.hpp"
+#include "poolcert/sys/file_io.hpp"
+#include "poolcert/toml/spec_toml.hpp"
 
 namespace poolcert::cli {
 namespace {

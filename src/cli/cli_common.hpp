@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "poolcert/spec.hpp"
+#include "poolcert/model/spec.hpp"
 
 namespace poolcert::cli {
 

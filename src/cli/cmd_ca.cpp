@@ -4,8 +4,8 @@
 #include <optional>
 
 #include "commands.hpp"
-#include "poolcert/inspect.hpp"
-#include "poolcert/lab_ca.hpp"
+#include "poolcert/ca/lab_ca.hpp"
+#include "poolcert/x509/inspect.hpp"
 #include "render_json.hpp"
 #include "render_text.hpp"
 

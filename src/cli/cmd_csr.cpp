@@ -6,9 +6,9 @@
 #include <mutex>
 
 #include "commands.hpp"
-#include "poolcert/csr_batch.hpp"
-#include "poolcert/key.hpp"
-#include "poolcert/parallel.hpp"
+#include "poolcert/csr/csr_batch.hpp"
+#include "poolcert/sys/parallel.hpp"
+#include "poolcert/x509/key.hpp"
 #include "render_json.hpp"
 #include "render_text.hpp"
 

@@ -4,11 +4,11 @@
 #include <memory>
 
 #include "commands.hpp"
-#include "poolcert/derive.hpp"
-#include "poolcert/dns_check.hpp"
-#include "poolcert/dns_records.hpp"
-#include "poolcert/error.hpp"
-#include "poolcert/file_io.hpp"
+#include "poolcert/dns/dns_check.hpp"
+#include "poolcert/dns/dns_records.hpp"
+#include "poolcert/model/derive.hpp"
+#include "poolcert/model/error.hpp"
+#include "poolcert/sys/file_io.hpp"
 #include "render_json.hpp"
 #include "render_text.hpp"
 

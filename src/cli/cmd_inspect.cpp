@@ -3,9 +3,9 @@
 #include <memory>
 
 #include "commands.hpp"
-#include "poolcert/error.hpp"
-#include "poolcert/inspect.hpp"
-#include "poolcert/x509_load.hpp"
+#include "poolcert/model/error.hpp"
+#include "poolcert/x509/inspect.hpp"
+#include "poolcert/x509/x509_load.hpp"
 #include "render_json.hpp"
 #include "render_text.hpp"
 

@@ -6,13 +6,13 @@
 #include <memory>
 
 #include "commands.hpp"
-#include "poolcert/csr_batch.hpp"
-#include "poolcert/error.hpp"
-#include "poolcert/file_io.hpp"
-#include "poolcert/inspect.hpp"
-#include "poolcert/key.hpp"
-#include "poolcert/pkcs12.hpp"
-#include "poolcert/verify.hpp"
+#include "poolcert/csr/csr_batch.hpp"
+#include "poolcert/model/error.hpp"
+#include "poolcert/sys/file_io.hpp"
+#include "poolcert/verify/verify.hpp"
+#include "poolcert/x509/inspect.hpp"
+#include "poolcert/x509/key.hpp"
+#include "poolcert/x509/pkcs12.hpp"
 #include "render_json.hpp"
 #include "render_text.hpp"
 
@@ -81,11 +81,10 @@ Outcome run_pfx(const PfxCliOptions& opt) {
   std::filesystem::path key_dir =
       opt.key_dir.empty() ? spec.output_dir : std::filesystem::path(opt.key_dir);
   // A shared certificate's key is the pool's; each member still gets its own PFX file of it.
-  const std::string& key_owner = certificate.profile.shared ? spec.pool_fqdn : server;
-  std::string stem = output_stem(key_owner, certificate.name);
-  std::filesystem::path out = opt.output.empty()
-                                  ? key_dir / (output_stem(server, certificate.name) + ".pfx")
-                                  : std::filesystem::path(opt.output);
+  const std::string& owner = key_owner(spec, server, certificate);
+  std::filesystem::path out =
+      opt.output.empty() ? key_dir / output_file_name(server, certificate.name, OutputFile::kPfx)
+                         : std::filesystem::path(opt.output);
   std::error_code ec;
   std::filesystem::path folder = out.parent_path().empty() ? "." : out.parent_path();
   if (!std::filesystem::is_directory(folder, ec)) {
@@ -105,11 +104,12 @@ Outcome run_pfx(const PfxCliOptions& opt) {
   if (!opt.chain.empty()) files.emplace_back(opt.chain);
   CertificateInputs inputs = read_certificate_files(files);
   // The key is read through its folder, never through a symlink unless asked (csr's rule).
-  const std::filesystem::path key_path = key_dir / (stem + ".key");
+  const std::string key_name = output_file_name(owner, certificate.name, OutputFile::kKey);
+  const std::filesystem::path key_path = key_dir / key_name;
   ossl::UniquePtr<EVP_PKEY> key;
   {
     InputFile key_file =
-        read_file_at(Folder(key_dir), stem + ".key",
+        read_file_at(Folder(key_dir), key_name,
                      opt.follow_key_symlinks ? Symlinks::kFollow : Symlinks::kRefuse, 1 << 20);
     try {
       key = parse_private_key(key_file.data, key_path, passphrase);
@@ -132,7 +132,7 @@ Outcome run_pfx(const PfxCliOptions& opt) {
   // carries, the best certificate for that key (a renewal beside an expired one: the renewal).
   std::vector<ExpectedCertificate> expected = expected_certificates(spec, options);
   for (ExpectedCertificate& e : expected) {
-    if (e.plan.server_fqdn == key_owner && e.certificate->name == certificate.name) {
+    if (e.plan.server_fqdn == owner && e.certificate->name == certificate.name) {
       e.spki = key_spki;
     }
   }

@@ -3,9 +3,9 @@
 #include <memory>
 
 #include "commands.hpp"
-#include "poolcert/csr_batch.hpp"
-#include "poolcert/derive.hpp"
-#include "poolcert/dns_records.hpp"
+#include "poolcert/csr/csr_batch.hpp"
+#include "poolcert/dns/dns_records.hpp"
+#include "poolcert/model/derive.hpp"
 #include "render_json.hpp"
 #include "render_text.hpp"
 

@@ -4,9 +4,9 @@
 #include <memory>
 
 #include "commands.hpp"
-#include "poolcert/dns_name.hpp"
-#include "poolcert/tls_probe.hpp"
-#include "poolcert/verify.hpp"
+#include "poolcert/model/dns_name.hpp"
+#include "poolcert/probe/tls_probe.hpp"
+#include "poolcert/verify/verify.hpp"
 #include "render_json.hpp"
 #include "render_text.hpp"
 

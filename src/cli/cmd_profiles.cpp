@@ -3,7 +3,7 @@
 #include <memory>
 
 #include "commands.hpp"
-#include "poolcert/spec_toml.hpp"
+#include "poolcert/toml/spec_toml.hpp"
 #include "render_json.hpp"
 #include "render_text.hpp"
 

@@ -7,9 +7,9 @@
 #include <system_error>
 
 #include "commands.hpp"
-#include "poolcert/error.hpp"
-#include "poolcert/parallel.hpp"
-#include "poolcert/verify.hpp"
+#include "poolcert/model/error.hpp"
+#include "poolcert/sys/parallel.hpp"
+#include "poolcert/verify/verify.hpp"
 #include "render_json.hpp"
 #include "render_text.hpp"
 

@@ -15,7 +15,7 @@
 #endif
 
 #include "commands.hpp"
-#include "poolcert/error.hpp"
+#include "poolcert/model/error.hpp"
 
 namespace {
 

@@ -2,8 +2,8 @@
 
 #include <map>
 
-#include "poolcert/inspect.hpp"
-#include "poolcert/lab_ca.hpp"
+#include "poolcert/ca/lab_ca.hpp"
+#include "poolcert/x509/inspect.hpp"
 
 namespace poolcert::cli {
 namespace {

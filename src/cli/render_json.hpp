@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "poolcert/csr_batch.hpp"
-#include "poolcert/dns_check.hpp"
-#include "poolcert/dns_records.hpp"
-#include "poolcert/inspect.hpp"
-#include "poolcert/tls_probe.hpp"
-#include "poolcert/verify.hpp"
+#include "poolcert/csr/csr_batch.hpp"
+#include "poolcert/dns/dns_check.hpp"
+#include "poolcert/dns/dns_records.hpp"
+#include "poolcert/probe/tls_probe.hpp"
+#include "poolcert/verify/verify.hpp"
+#include "poolcert/x509/inspect.hpp"
 
 namespace poolcert::cli {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <set>
 
-#include "poolcert/derive.hpp"
+#include "poolcert/model/derive.hpp"
 
 #include "cli_common.hpp"
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "poolcert/csr_batch.hpp"
+#include "poolcert/csr/csr_batch.hpp"
 #include "render_json.hpp"
 
 namespace poolcert::cli {

@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "fuzz_common.hpp"
-#include "poolcert/dns_name.hpp"
+#include "poolcert/model/dns_name.hpp"
 
 namespace {
 

@@ -8,8 +8,8 @@
 #include <string_view>
 
 #include "fuzz_common.hpp"
-#include "poolcert/error.hpp"
-#include "poolcert/spec_toml.hpp"
+#include "poolcert/model/error.hpp"
+#include "poolcert/toml/spec_toml.hpp"
 
 namespace {
 

@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "fuzz_common.hpp"
-#include "poolcert/error.hpp"
-#include "poolcert/spec_toml.hpp"
-#include "poolcert/verify.hpp"
-#include "poolcert/x509_load.hpp"
+#include "poolcert/model/error.hpp"
+#include "poolcert/toml/spec_toml.hpp"
+#include "poolcert/verify/verify.hpp"
+#include "poolcert/x509/x509_load.hpp"
 
 namespace {
 

@@ -8,9 +8,9 @@
 #include <string_view>
 
 #include "fuzz_common.hpp"
-#include "poolcert/error.hpp"
-#include "poolcert/inspect.hpp"
-#include "poolcert/x509_load.hpp"
+#include "poolcert/model/error.hpp"
+#include "poolcert/x509/inspect.hpp"
+#include "poolcert/x509/x509_load.hpp"
 
 namespace {
 

@@ -2,8 +2,8 @@
 // one front end, two SIP domains, the OCS 2007 Enterprise rules. Tests add what they need.
 #pragma once
 
-#include "poolcert/derive.hpp"
-#include "poolcert/spec.hpp"
+#include "poolcert/model/derive.hpp"
+#include "poolcert/model/spec.hpp"
 
 namespace poolcert::test {
 

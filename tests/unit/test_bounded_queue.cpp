@@ -6,7 +6,7 @@
 #include <thread>
 #include <vector>
 
-#include "../../src/core/bounded_queue.hpp"
+#include "sys/bounded_queue.hpp"
 
 using poolcert::BoundedQueue;
 using namespace std::chrono_literals;

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "poolcert/checks.hpp"
+#include "poolcert/model/checks.hpp"
 
 using namespace poolcert;
 

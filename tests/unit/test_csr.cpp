@@ -2,11 +2,11 @@
 
 #include <openssl/pem.h>
 
-#include "poolcert/csr.hpp"
-#include "poolcert/error.hpp"
-#include "poolcert/inspect.hpp"
-#include "poolcert/key.hpp"
-#include "poolcert/x509_load.hpp"
+#include "poolcert/model/error.hpp"
+#include "poolcert/x509/csr.hpp"
+#include "poolcert/x509/inspect.hpp"
+#include "poolcert/x509/key.hpp"
+#include "poolcert/x509/x509_load.hpp"
 #include "temp_dir.hpp"
 
 using namespace poolcert;

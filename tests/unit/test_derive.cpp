@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "poolcert/derive.hpp"
+#include "poolcert/model/derive.hpp"
 #include "reference_spec.hpp"
 
 using namespace poolcert;

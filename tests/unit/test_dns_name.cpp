@@ -2,8 +2,8 @@
 
 #include <string>
 
-#include "poolcert/dns_name.hpp"
-#include "poolcert/error.hpp"
+#include "poolcert/model/dns_name.hpp"
+#include "poolcert/model/error.hpp"
 
 using poolcert::check_dns_name;
 

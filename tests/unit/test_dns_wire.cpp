@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "../../src/core/dns_wire.hpp"
+#include "dns/dns_wire.hpp"
 
 namespace {
 

@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "poolcert/error.hpp"
-#include "poolcert/file_io.hpp"
+#include "poolcert/model/error.hpp"
+#include "poolcert/sys/file_io.hpp"
 #include "temp_dir.hpp"
 
 using namespace poolcert;

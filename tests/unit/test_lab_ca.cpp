@@ -4,12 +4,12 @@
 #include <openssl/x509_vfy.h>
 #include <sys/stat.h>
 
-#include "poolcert/csr.hpp"
-#include "poolcert/error.hpp"
-#include "poolcert/file_io.hpp"
-#include "poolcert/key.hpp"
-#include "poolcert/lab_ca.hpp"
-#include "poolcert/x509_load.hpp"
+#include "poolcert/ca/lab_ca.hpp"
+#include "poolcert/model/error.hpp"
+#include "poolcert/sys/file_io.hpp"
+#include "poolcert/x509/csr.hpp"
+#include "poolcert/x509/key.hpp"
+#include "poolcert/x509/x509_load.hpp"
 #include "temp_dir.hpp"
 
 using namespace poolcert;

@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "poolcert/parallel.hpp"
+#include "poolcert/sys/parallel.hpp"
 
 using poolcert::parallel_for;
 

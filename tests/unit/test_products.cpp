@@ -4,9 +4,9 @@
 
 #include <algorithm>
 
-#include "poolcert/derive.hpp"
-#include "poolcert/error.hpp"
-#include "poolcert/spec_toml.hpp"
+#include "poolcert/model/derive.hpp"
+#include "poolcert/model/error.hpp"
+#include "poolcert/toml/spec_toml.hpp"
 #include "reference_spec.hpp"
 
 using namespace poolcert;

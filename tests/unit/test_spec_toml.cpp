@@ -2,8 +2,8 @@
 
 #include <string>
 
-#include "poolcert/error.hpp"
-#include "poolcert/spec_toml.hpp"
+#include "poolcert/model/error.hpp"
+#include "poolcert/toml/spec_toml.hpp"
 #include "temp_dir.hpp"
 
 using namespace poolcert;

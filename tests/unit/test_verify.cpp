@@ -5,12 +5,12 @@
 #include <fstream>
 #include <iterator>
 
-#include "poolcert/csr.hpp"
-#include "poolcert/error.hpp"
-#include "poolcert/key.hpp"
-#include "poolcert/lab_ca.hpp"
-#include "poolcert/verify.hpp"
-#include "poolcert/x509_load.hpp"
+#include "poolcert/ca/lab_ca.hpp"
+#include "poolcert/model/error.hpp"
+#include "poolcert/verify/verify.hpp"
+#include "poolcert/x509/csr.hpp"
+#include "poolcert/x509/key.hpp"
+#include "poolcert/x509/x509_load.hpp"
 #include "reference_spec.hpp"
 #include "temp_dir.hpp"
 
